@@ -1,0 +1,255 @@
+"""Agency admin pages: users, clients, the agency's settings, the audit log and the email outbox."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from accounts import audit, queries, services
+from accounts.access import access, current_scope, get_scoped_or_404
+from accounts.forms import AgencySettingsForm, ClientForm, EditUserForm, NewUserForm, RetryEmailForm, UserForm
+from accounts.models import ADMIN_ONLY, Client, Role, User
+from database import db, unit_of_work, utcnow
+from mailer import EmailMessage, EmailStatus, retry_email
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _client_choices(form: UserForm) -> list[Client]:
+    clients = queries.list_clients(current_scope())
+    form.client.choices = [("", "No client")] + [(c.public_id, c.name) for c in clients]
+    return clients
+
+
+def _chosen_client(form: UserForm, clients: list[Client]) -> Client | None:
+    by_id = {c.public_id: c for c in clients}
+    return by_id.get(form.client.data or "")
+
+
+@bp.get("/users")
+@access(roles=ADMIN_ONLY)
+def users() -> str:
+    return render_template("accounts/admin_users.html", users=queries.list_users(current_scope()))
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@access(roles=ADMIN_ONLY)
+def new_user() -> Response | tuple[str, int] | str:
+    form = NewUserForm()
+    clients = _client_choices(form)
+    template = "accounts/admin_user_form.html"
+    if request.method == "GET":
+        return render_template(template, form=form, user=None)
+    if not form.validate_on_submit():
+        return render_template(template, form=form, user=None), 422
+    try:
+        with unit_of_work():
+            services.create_user(
+                current_user.agency,
+                email=form.email.data or "",
+                name=form.name.data or "",
+                role=Role(form.role.data),
+                client=_chosen_client(form, clients),
+                now=utcnow(),
+                by=current_user,
+            )
+    except services.EmailTaken as exc:
+        form.email.errors = [str(exc)]
+        return render_template(template, form=form, user=None), 422
+    except services.AccountError as exc:
+        form.client.errors = [str(exc)]
+        return render_template(template, form=form, user=None), 422
+    flash("User added. Staff get an email with a link to choose a password.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<public_id>", methods=["GET", "POST"])
+@access(roles=ADMIN_ONLY, owns=User)
+def edit_user(public_id: str) -> Response | tuple[str, int] | str:
+    user = get_scoped_or_404(User, public_id)
+    form = EditUserForm(obj=None if request.method == "POST" else user)
+    clients = _client_choices(form)
+    if request.method == "GET":
+        form.role.data = user.role.value
+        form.client.data = user.client.public_id if user.client else ""
+    template = "accounts/admin_user_form.html"
+    if request.method == "GET":
+        return render_template(template, form=form, user=user)
+    if not form.validate_on_submit():
+        return render_template(template, form=form, user=user), 422
+    try:
+        with unit_of_work():
+            services.update_user(
+                user,
+                name=form.name.data or "",
+                role=Role(form.role.data),
+                client=_chosen_client(form, clients),
+                is_active=bool(form.is_active.data),
+                by=current_user,
+                now=utcnow(),
+            )
+    except services.AccountError as exc:
+        db.session.rollback()
+        form.role.errors = [str(exc)]
+        return render_template(template, form=form, user=user), 422
+    flash("User saved.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.get("/clients")
+@access(roles=ADMIN_ONLY)
+def clients() -> str:
+    return render_template("accounts/admin_clients.html", clients=queries.list_clients(current_scope()))
+
+
+@bp.route("/clients/new", methods=["GET", "POST"])
+@access(roles=ADMIN_ONLY)
+def new_client() -> Response | tuple[str, int] | str:
+    form = ClientForm()
+    template = "accounts/admin_client_form.html"
+    if request.method == "GET":
+        return render_template(template, form=form, client=None, client_users=[])
+    if not form.validate_on_submit():
+        return render_template(template, form=form, client=None, client_users=[]), 422
+    try:
+        with unit_of_work():
+            services.create_client(
+                current_user.agency,
+                name=form.name.data or "",
+                contact_email=form.contact_email.data,
+                notes=form.notes.data or "",
+                by=current_user,
+                now=utcnow(),
+            )
+    except services.AccountError as exc:
+        form.name.errors = [str(exc)]
+        return render_template(template, form=form, client=None, client_users=[]), 422
+    flash("Client added.", "success")
+    return redirect(url_for("admin.clients"))
+
+
+@bp.route("/clients/<public_id>", methods=["GET", "POST"])
+@access(roles=ADMIN_ONLY, owns=Client)
+def edit_client(public_id: str) -> Response | tuple[str, int] | str:
+    client = get_scoped_or_404(Client, public_id)
+    form = ClientForm(obj=None if request.method == "POST" else client)
+    client_users = queries.users_of_client(current_scope(), client)
+    template = "accounts/admin_client_form.html"
+    if request.method == "GET":
+        return render_template(template, form=form, client=client, client_users=client_users)
+    if not form.validate_on_submit():
+        return render_template(template, form=form, client=client, client_users=client_users), 422
+    try:
+        with unit_of_work():
+            services.update_client(
+                client,
+                name=form.name.data or "",
+                contact_email=form.contact_email.data,
+                notes=form.notes.data or "",
+                by=current_user,
+                now=utcnow(),
+            )
+    except services.AccountError as exc:
+        db.session.rollback()
+        form.name.errors = [str(exc)]
+        return render_template(template, form=form, client=client, client_users=client_users), 422
+    flash("Client saved.", "success")
+    return redirect(url_for("admin.clients"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@access(roles=ADMIN_ONLY)
+def settings() -> Response | tuple[str, int] | str:
+    agency = queries.agency_for(current_scope())
+    form = AgencySettingsForm(obj=None if request.method == "POST" else agency)
+    template = "accounts/admin_settings.html"
+    if request.method == "GET":
+        return render_template(template, form=form, agency=agency)
+    if not form.validate_on_submit():
+        return render_template(template, form=form, agency=agency), 422
+    with unit_of_work():
+        services.update_agency_settings(
+            agency,
+            services.AgencySettings(
+                name=form.name.data or "",
+                privacy_contact=form.privacy_contact.data or None,
+                retention_months=int(form.retention_months.data or 12),
+            ),
+            by=current_user,
+            now=utcnow(),
+        )
+    flash("Settings saved.", "success")
+    return redirect(url_for("admin.settings"))
+
+
+def _cursor(found: int | None, public_id: str | None) -> int | None:
+    if public_id and found is None:
+        abort(400, "That page no longer exists. Start again from the first page.")
+    return found
+
+
+@bp.get("/audit")
+@access(roles=ADMIN_ONLY)
+def audit_log() -> str:
+    action = request.args.get("action") or None
+    if action is not None and action not in queries.AUDIT_FILTERS:
+        abort(400, "Unknown filter.")
+    after = request.args.get("after")
+    rows = queries.list_audit_events(
+        current_user.agency,
+        before_id=_cursor(queries.audit_cursor(current_user.agency, after), after),
+        action_prefix=action,
+    )
+    return render_template(
+        "accounts/admin_audit.html",
+        rows=rows,
+        action=action,
+        filters=queries.AUDIT_FILTERS,
+        page_size=queries.PAGE_SIZE,
+    )
+
+
+@bp.get("/emails")
+@access(roles=ADMIN_ONLY)
+def emails() -> str:
+    raw_status = request.args.get("status") or None
+    try:
+        status = EmailStatus(raw_status) if raw_status else None
+    except ValueError:
+        abort(400, "Unknown status.")
+    after = request.args.get("after")
+    messages = queries.list_emails(
+        current_scope(), status=status, before_id=_cursor(queries.email_cursor(current_scope(), after), after)
+    )
+    return render_template(
+        "accounts/admin_emails.html",
+        messages=messages,
+        status=status,
+        statuses=list(EmailStatus),
+        retry_form=RetryEmailForm(),
+        page_size=queries.PAGE_SIZE,
+    )
+
+
+@bp.post("/emails/<public_id>/retry")
+@access(roles=ADMIN_ONLY, owns=EmailMessage)
+def retry(public_id: str) -> Response:
+    message = get_scoped_or_404(EmailMessage, public_id)
+    if not RetryEmailForm().validate_on_submit():
+        abort(400)
+    if message.status is not EmailStatus.FAILED:
+        flash("Only a failed email can be sent again.", "error")
+        return redirect(url_for("admin.emails"))
+    with unit_of_work():
+        retry_email(message, utcnow())
+        audit.record(
+            "email.retried",
+            now=utcnow(),
+            agency_public_id=current_user.agency.public_id,
+            actor_public_id=current_user.public_id,
+            object_type="email_message",
+            object_public_id=message.public_id,
+        )
+    flash("The email is queued again.", "success")
+    return redirect(url_for("admin.emails"))

@@ -1,0 +1,160 @@
+"""Agencies, clients, users, audit events and rate-limit counters."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
+
+from database import Model, PublicIdMixin
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    RECRUITER = "recruiter"
+    CLIENT = "client"
+
+    @property
+    def label(self) -> str:
+        return {"admin": "Agency admin", "recruiter": "Recruiter", "client": "Client user"}[self.value]
+
+
+STAFF_ROLES = frozenset({Role.ADMIN, Role.RECRUITER})
+ADMIN_ONLY = frozenset({Role.ADMIN})
+DEFAULT_RETENTION_MONTHS = 12
+
+
+class Scope:
+    """What an actor may see: always one agency, and one client for client users."""
+
+    __slots__ = ("agency_id", "client_id")
+
+    def __init__(self, agency_id: int, client_id: int | None) -> None:
+        self.agency_id = agency_id
+        self.client_id = client_id
+
+
+class Agency(PublicIdMixin, Model):
+    """A recruitment agency: the tenant that owns everything else."""
+
+    __tablename__ = "agency"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), nullable=False)
+    privacy_contact: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    retention_months: Mapped[int] = mapped_column(Integer, nullable=False, default=DEFAULT_RETENTION_MONTHS)
+    created_at: Mapped[datetime] = mapped_column(nullable=False)
+
+    __table_args__ = (CheckConstraint("retention_months BETWEEN 1 AND 120", name="retention_range"),)
+
+    @classmethod
+    def scope_criteria(cls, scope: Scope) -> list[ColumnElement[bool]]:
+        return [cls.id == scope.agency_id]
+
+
+class Client(PublicIdMixin, Model):
+    """A hiring company served by an agency."""
+
+    __tablename__ = "client"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(120), nullable=False)
+    contact_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    notes: Mapped[str] = mapped_column(String(2000), nullable=False, default="")
+    created_at: Mapped[datetime] = mapped_column(nullable=False)
+
+    agency: Mapped[Agency] = relationship()
+
+    __table_args__ = (UniqueConstraint("agency_id", "name"),)
+
+    @classmethod
+    def scope_criteria(cls, scope: Scope) -> list[ColumnElement[bool]]:
+        criteria = [cls.agency_id == scope.agency_id]
+        if scope.client_id is not None:
+            criteria.append(cls.id == scope.client_id)
+        return criteria
+
+
+class User(PublicIdMixin, Model):
+    """Anyone who signs in: agency admins, recruiters, and client users (one client each)."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"), nullable=False, index=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), nullable=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(String(120), nullable=False)
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=16, values_callable=lambda roles: [r.value for r in roles]),
+        nullable=False,
+    )
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    is_active: Mapped[bool] = mapped_column(nullable=False, default=True)
+    # Bumped at logout, deactivation and password change: every earlier session cookie stops working.
+    session_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    # Bumped when the password changes: every earlier reset link stops working.
+    password_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    created_at: Mapped[datetime] = mapped_column(nullable=False)
+    last_login_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    agency: Mapped[Agency] = relationship()
+    client: Mapped[Client | None] = relationship()
+
+    __table_args__ = (CheckConstraint("(role = 'client') = (client_id IS NOT NULL)", name="client_user_has_client"),)
+
+    @classmethod
+    def scope_criteria(cls, scope: Scope) -> list[ColumnElement[bool]]:
+        criteria = [cls.agency_id == scope.agency_id]
+        if scope.client_id is not None:
+            criteria.append(cls.client_id == scope.client_id)
+        return criteria
+
+    # Flask-Login protocol. The id carries the session version so that old cookies die.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.public_id}:{self.session_version}"
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.agency_id, self.client_id)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+class AuditEvent(PublicIdMixin, Model):
+    """One append-only line of the audit trail: random ids only, never names or emails."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(nullable=False, index=True)
+    action: Mapped[str] = mapped_column(String(64), nullable=False)
+    outcome: Mapped[str] = mapped_column(String(16), nullable=False, default="ok")
+    agency_public_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    actor_public_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    object_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    object_public_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class RateLimitCounter(Model):
+    """A fixed-window counter for rate limits when Redis is not configured; the key is a keyed hash."""
+
+    __tablename__ = "rate_limit_counter"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(nullable=False)
+    count: Mapped[int] = mapped_column(Integer, nullable=False)

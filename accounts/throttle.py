@@ -1,0 +1,102 @@
+"""Rate limits keyed by account and by address, counted in Redis when configured, else in the database.
+
+Keys are keyed hashes (HMAC with the secret key), so neither emails nor addresses are stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from accounts.models import RateLimitCounter
+from database import db, independent_unit_of_work
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    max_count: int
+    window: timedelta
+
+
+LOGIN_PER_ACCOUNT = Limit("login-account", 10, timedelta(minutes=15))
+LOGIN_PER_ADDRESS = Limit("login-address", 50, timedelta(minutes=15))
+RESET_PER_ACCOUNT = Limit("reset-account", 3, timedelta(hours=1))
+RESET_PER_ADDRESS = Limit("reset-address", 20, timedelta(hours=1))
+
+
+def counter_key(limit: Limit, value: str) -> str:
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    digest = hmac.new(secret, f"{limit.name}:{value.strip().lower()}".encode(), hashlib.sha256)
+    return digest.hexdigest()
+
+
+@cache
+def _redis(url: str) -> Any:
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=2)
+
+
+def retry_after(limit: Limit, value: str, now: datetime) -> int | None:
+    """Seconds until the limit lifts when it is reached, else None."""
+    key = counter_key(limit, value)
+    redis_url = current_app.config.get("REDIS_URL")
+    if redis_url:
+        client = _redis(redis_url)
+        count = int(client.get(f"rapport:rl:{key}") or 0)
+        if count < limit.max_count:
+            return None
+        return max(1, int(client.ttl(f"rapport:rl:{key}")))
+    row = db.session.scalar(select(RateLimitCounter).where(RateLimitCounter.key == key))
+    if row is None or now >= row.window_start + limit.window or row.count < limit.max_count:
+        return None
+    return max(1, int((row.window_start + limit.window - now).total_seconds()))
+
+
+def count_hit(limit: Limit, value: str, now: datetime, session: Session | None = None) -> None:
+    """Count one event against the limit (in its own unit of work unless a session is given)."""
+    key = counter_key(limit, value)
+    redis_url = current_app.config.get("REDIS_URL")
+    if redis_url:
+        client = _redis(redis_url)
+        pipe = client.pipeline()
+        pipe.incr(f"rapport:rl:{key}")
+        pipe.expire(f"rapport:rl:{key}", int(limit.window.total_seconds()), nx=True)
+        pipe.execute()
+        return
+    if session is None:
+        with independent_unit_of_work() as own:
+            _count_in(own, key, limit, now)
+    else:
+        _count_in(session, key, limit, now)
+
+
+def _count_in(session: Session, key: str, limit: Limit, now: datetime) -> None:
+    row = session.get(RateLimitCounter, key)
+    if row is None:
+        session.add(RateLimitCounter(key=key, window_start=now, count=1))
+    elif now >= row.window_start + limit.window:
+        row.window_start, row.count = now, 1
+    else:
+        row.count += 1
+
+
+def clear(limit: Limit, value: str) -> None:
+    """Forget the count for one key (after a successful sign-in)."""
+    key = counter_key(limit, value)
+    redis_url = current_app.config.get("REDIS_URL")
+    if redis_url:
+        _redis(redis_url).delete(f"rapport:rl:{key}")
+        return
+    row = db.session.get(RateLimitCounter, key)
+    if row is not None:
+        db.session.delete(row)

@@ -1,0 +1,90 @@
+"""The application factory: `flask --app app` finds create_app()."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, abort, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import http_security
+from config import INSTANCE, load_config
+from database import configure_sqlite, db
+from extensions import csrf, login_manager, migrate
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, with config overriding it (tests)."""
+    app = Flask(__name__, instance_path=str(INSTANCE), instance_relative_config=False)
+    app.config.from_mapping(load_config(config))
+    configure_logging(app)
+    configure_extensions(app)
+    configure_blueprints(app)
+    configure_access_default_deny(app)
+    http_security.install(app)
+    configure_commands(app)
+    configure_tasks(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def configure_extensions(app: Flask) -> None:
+    if app.config["PROXY_FIX_X_FOR"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1, x_host=0)  # type: ignore[method-assign]
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite:///"):
+        INSTANCE.mkdir(parents=True, exist_ok=True)
+    else:
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "pool_recycle": 1800})
+    db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(app.root_path + "/migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+
+def configure_blueprints(app: Flask) -> None:
+    from accounts.admin_views import bp as admin_bp
+    from accounts.views import bp as accounts_bp
+    from health import bp as health_bp
+
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(health_bp)
+
+
+def configure_access_default_deny(app: Flask) -> None:
+    """An endpoint that declared no access policy answers 404: new routes are closed until declared."""
+    from accounts.access import policy_of
+
+    @app.before_request
+    def _require_policy() -> None:
+        if request.endpoint is None or request.endpoint == "static":
+            return
+        view = app.view_functions.get(request.endpoint)
+        if view is None or policy_of(view) is None:
+            abort(404)
+
+
+def configure_commands(app: Flask) -> None:
+    from commands import register
+
+    register(app)
+
+
+def configure_tasks(app: Flask) -> None:
+    import tasks
+
+    if app.config.get("TASKS_IMMEDIATE"):
+        tasks.huey.immediate = True
+    tasks.bind_app(app)

@@ -1,0 +1,74 @@
+"""Flask CLI commands: thin wrappers around services."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from accounts import services, tokens
+from accounts.models import Agency, Role
+from database import db, unit_of_work, utcnow
+from demo import seed_demo
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(create_agency_command)
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(sweep_outbox_command)
+
+
+@click.command("create-agency")
+@click.argument("name")
+@click.option("--admin-email", required=True, help="Email address of the agency's first admin.")
+@click.option("--admin-name", required=True, help="Full name of the agency's first admin.")
+def create_agency_command(name: str, admin_email: str, admin_name: str) -> None:
+    """Create an agency and its first admin, who is emailed a link to choose a password."""
+    name = name.strip()
+    if not name or len(name) > 120:
+        raise click.BadParameter("give a name of 1 to 120 characters", param_hint="NAME")
+    if db.session.scalar(select(Agency.id).where(Agency.name == name)) is not None:
+        raise click.ClickException(f"an agency named {name!r} already exists")
+    now = utcnow()
+    try:
+        with unit_of_work():
+            agency = services.create_agency(name, now)
+            admin = services.create_user(
+                agency, email=admin_email, name=admin_name, role=Role.ADMIN, client=None, now=now, by=None
+            )
+    except services.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    link = services.link_for(tokens.ACCOUNT_SETUP, admin, "/password/setup")
+    click.echo(f"Created agency {agency.name!r} ({agency.public_id}).")
+    click.echo(f"An email with a set-up link is queued for {admin.email}. The link, valid for 72 hours:")
+    click.echo(link)
+
+
+@click.command("seed-demo")
+def seed_demo_command() -> None:
+    """Create or refresh the demo agencies and users (idempotent)."""
+    logins = seed_demo(utcnow())
+    for line in logins:
+        click.echo(line)
+
+
+@click.command("worker")
+@click.option("--workers", default=2, show_default=True, help="Worker threads.")
+def worker_command(workers: int) -> None:
+    """Run the task consumer (email delivery and the periodic outbox sweep)."""
+    from tasks import huey
+
+    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
+    consumer.run()
+
+
+@click.command("sweep-outbox")
+def sweep_outbox_command() -> None:
+    """Send every email that is due now, without the consumer (for operators)."""
+    from mailer import deliver_email, sweep_outbox
+
+    now = utcnow()
+    due = sweep_outbox(now)
+    sent = sum(1 for message_id in due if deliver_email(message_id, now))
+    click.echo(f"{len(due)} due, {sent} attempted.")

@@ -1,0 +1,153 @@
+"""The database: declarative Base, the Flask-SQLAlchemy handle, and unit_of_work(), the one place that commits."""
+
+from __future__ import annotations
+
+import contextvars
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import DateTime, MetaData, String, TypeDecorator, event
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, registry
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC. Call it at the edges (views, CLI, tasks) only."""
+    return datetime.now(UTC)
+
+
+def new_public_id() -> str:
+    """A random 128-bit URL-safe identifier for URLs; never a sequential id."""
+    return secrets.token_urlsafe(16)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no offset, so it is restored on load)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: store timezone-aware UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    registry = registry(
+        metadata=MetaData(naming_convention=NAMING_CONVENTION), type_annotation_map={datetime: UTCDateTime()}
+    )
+
+
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
+
+
+class PublicIdMixin:
+    """A random public id for URLs, beside the integer primary key that never leaves the server."""
+
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+
+
+# True while a unit_of_work() is open: SQLite then begins with BEGIN IMMEDIATE.
+_writing: contextvars.ContextVar[bool] = contextvars.ContextVar("rapport_writing", default=False)
+_AFTER_COMMIT = "rapport_after_commit"
+
+
+def after_commit(callback: Callable[[], Any]) -> None:
+    """Run callback once the current unit of work has committed; dropped if it rolls back."""
+    if not _writing.get():
+        raise RuntimeError("after_commit() needs an open unit_of_work()")
+    db.session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """Open a write transaction, commit it on success, roll back on error, then run after-commit callbacks.
+
+    Raises whatever the block raised, after rolling back.
+    """
+    if _writing.get():
+        raise RuntimeError("unit_of_work() is not re-entrant")
+    session = db.session()
+    if session.in_transaction() and session.get_bind().dialect.name == "sqlite":
+        # End the read snapshot so the write transaction starts with BEGIN IMMEDIATE
+        # (upgrading a read transaction to a write one fails at once with SQLITE_BUSY).
+        session.commit()
+    token = _writing.set(True)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        session.info.pop(_AFTER_COMMIT, None)
+        raise
+    finally:
+        _writing.reset(token)
+    for callback in session.info.pop(_AFTER_COMMIT, []):
+        callback()
+
+
+@contextmanager
+def independent_unit_of_work() -> Iterator[Session]:
+    """A unit of work on a session of its own, committed whatever the request does afterwards.
+
+    Used for audit events and rate-limit counters. Never call it inside unit_of_work(): on SQLite
+    the two would wait on each other's write lock.
+    """
+    if _writing.get():
+        raise RuntimeError("independent_unit_of_work() inside unit_of_work() would deadlock on SQLite")
+    token = _writing.set(True)
+    try:
+        with Session(db.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+    finally:
+        _writing.reset(token)
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """WAL, synchronous=FULL, foreign keys, a busy timeout, and BEGIN IMMEDIATE for writes (DECISIONS.md)."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let the "begin" listener emit BEGIN
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() else "BEGIN")

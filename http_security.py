@@ -1,0 +1,124 @@
+"""The web security baseline: security headers on every response, generic error pages,
+CSRF failures explained and audited, and log records scrubbed of tokens."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.wrappers import Response
+
+log = logging.getLogger(__name__)
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ]
+)
+
+ERROR_MESSAGES = {
+    400: ("The request could not be understood", "Something in the request was not right. Go back and try again."),
+    401: ("Please sign in", "You need to sign in to see this page."),
+    403: ("Not allowed", "Your account does not give you access to this page."),
+    404: ("Page not found", "The page does not exist, or you do not have access to it."),
+    405: ("Not allowed", "This page cannot be used that way."),
+    413: ("Too much data", "What you sent is too large. Send less and try again."),
+    422: ("Please check the form", "Some of what you entered needs correcting."),
+    429: ("Too many requests", "Please wait a little and try again."),
+    500: ("Something went wrong", "We could not finish your request. Nothing was changed. Please try again."),
+    503: ("Temporarily unavailable", "Rapport is busy or down for a moment. Please try again shortly."),
+}
+
+
+def set_security_headers(response: Response) -> Response:
+    """CSP and the other headers on every response, errors and static files included."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+    if request.endpoint != "static":
+        headers["Cache-Control"] = "no-store, private"
+        headers.add_header("Vary", "Cookie")
+    return response
+
+
+def install(app: Flask) -> None:
+    """Register the headers, the error pages and the log scrubber on the app."""
+    app.after_request(set_security_headers)
+    if app.config.get("HSTS"):
+
+        @app.after_request
+        def _hsts(response: Response) -> Response:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+            return response
+
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    for handler in logging.getLogger().handlers + logging.getLogger("werkzeug").handlers:
+        handler.addFilter(ScrubTokens())
+    logging.getLogger("werkzeug").addFilter(ScrubTokens())
+
+
+def render_error(status: int, detail: str | None = None) -> tuple[str, int]:
+    title, message = ERROR_MESSAGES.get(status, ERROR_MESSAGES[500] if status >= 500 else ERROR_MESSAGES[400])
+    return render_template("errors/error.html", status=status, title=title, message=detail or message), status
+
+
+def _http_error(error: HTTPException) -> Any:
+    status = error.code or 500
+    detail = (
+        error.description
+        if status == 400 and error.description and not error.description.startswith("The browser")
+        else None
+    )
+    body, status = render_error(status, detail)
+    response = Response(body, status=status, mimetype="text/html")
+    if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
+
+
+def _csrf_error(error: CSRFError) -> tuple[str, int]:
+    from accounts.access import deny
+
+    deny(reason="csrf")
+    return render_error(400, "Your form had expired or did not come from this site. Reload the page and try again.")
+
+
+def _unexpected_error(error: Exception) -> Any:
+    if isinstance(error, HTTPException):
+        return _http_error(error)
+    log.exception("unhandled error on %s %s", request.method, request.url_rule)
+    return _http_error(InternalServerError())
+
+
+TOKEN_PATH = re.compile(r"(/password/(?:reset|setup)/)[^\s/?\"]+")
+
+
+class ScrubTokens(logging.Filter):
+    """Mask link tokens in log lines (the request log includes paths)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(TOKEN_PATH.sub(r"\1[redacted]", a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = TOKEN_PATH.sub(r"\1[redacted]", record.msg)
+        return True

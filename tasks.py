@@ -1,0 +1,123 @@
+"""The Huey instance and background tasks. Tasks take ids, never ORM objects, and are idempotent:
+the state of each piece of work lives in the application database, not in the queue."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from flask import Flask, has_app_context
+from huey import Huey, RedisHuey, SqliteHuey, crontab
+from sqlalchemy import String, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from config import INSTANCE
+from database import Model, db, independent_unit_of_work, utcnow
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def create_huey() -> Huey:
+    """Redis storage when REDIS_URL is set, otherwise a SQLite file under instance/."""
+    immediate = os.environ.get("TASKS_IMMEDIATE", "").lower() in {"1", "true", "yes"}
+    redis_url = os.environ.get("REDIS_URL")
+    if redis_url:
+        return RedisHuey("rapport", url=redis_url, immediate=immediate)
+    path = os.environ.get("HUEY_SQLITE_PATH", str(INSTANCE / "huey.db"))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    return SqliteHuey("rapport", filename=path, immediate=immediate)
+
+
+huey = create_huey()
+CONSUMER_STALE_AFTER = timedelta(minutes=3)
+
+
+class TaskHeartbeat(Model):
+    """When a periodic task last ran: tells /healthz whether a consumer is alive."""
+
+    __tablename__ = "task_heartbeat"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    beat_at: Mapped[datetime] = mapped_column(nullable=False)
+
+
+def record_heartbeat(name: str, now: datetime) -> None:
+    """Upsert the time a periodic task ran, in a unit of work of its own."""
+    with independent_unit_of_work() as session:
+        row = session.get(TaskHeartbeat, name)
+        if row is None:
+            session.add(TaskHeartbeat(name=name, beat_at=now))
+        else:
+            row.beat_at = now
+
+
+_bound_app: Flask | None = None
+
+
+def bind_app(app: Flask) -> None:
+    """Remember the application whose context tasks run in (the consumer's, or the test's)."""
+    global _bound_app
+    _bound_app = app
+
+
+def _with_app_context(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if has_app_context():
+            return func(*args, **kwargs)
+        app = _bound_app
+        if app is None:
+            from app import create_app
+
+            app = create_app()
+        with app.app_context():
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@huey.task()
+@_with_app_context
+def deliver_email_task(message_id: int) -> str | None:
+    """Deliver one outbox row (a no-op when it is not due or already taken)."""
+    from mailer import deliver_email
+
+    outcome = deliver_email(message_id, now=utcnow())
+    return outcome.value if outcome else None
+
+
+@huey.periodic_task(crontab(minute="*"))
+@_with_app_context
+def sweep_outbox_task() -> int:
+    """Every minute: rescue rows whose task was lost and send what is due."""
+    from mailer import sweep_outbox
+
+    now = utcnow()
+    due = sweep_outbox(now)
+    for message_id in due:
+        deliver_email_task(message_id)
+    record_heartbeat("sweep", now)
+    return len(due)
+
+
+def queue_status(now: datetime) -> dict[str, Any]:
+    """Whether the queue's storage answers, how many tasks wait, and when a consumer last swept."""
+    try:
+        pending = huey.pending_count()
+    except Exception as exc:  # reported by /healthz, never raised
+        log.warning("task queue unreachable: %s", type(exc).__name__)
+        return {"status": "unavailable"}
+    beat = db.session.scalar(select(TaskHeartbeat.beat_at).where(TaskHeartbeat.name == "sweep"))
+    consumer = "never seen" if beat is None else ("ok" if now - beat <= CONSUMER_STALE_AFTER else "stale")
+    return {
+        "status": "ok",
+        "backend": "redis" if isinstance(huey, RedisHuey) else "sqlite",
+        "pending": pending,
+        "consumer": consumer,
+        "last_sweep_at": beat.isoformat() if beat else None,
+    }
