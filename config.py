@@ -63,6 +63,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     config: dict[str, Any] = {
         "RAPPORT_ENV": env,
         "SECRET_KEY": os.environ.get("SECRET_KEY"),
+        # Earlier keys, comma-separated, still accepted for cookies and links during a key rotation.
+        "SECRET_KEY_FALLBACKS": [k for k in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if k.strip()],
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(default_database_url()),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "HUEY_SQLITE_PATH": os.environ.get("HUEY_SQLITE_PATH", str(INSTANCE / "huey.db")),

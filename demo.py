@@ -73,10 +73,10 @@ def seed_demo(now: datetime) -> list[str]:
                     select(Client).where(Client.agency_id == agency.id, Client.name == client_name)
                 )
                 if client is None:
-                    client = Client(agency=agency, name=client_name, contact_email=contact, notes="", created_at=now)
-                    db.session.add(client)
+                    client = services.create_client(
+                        agency, name=client_name, contact_email=contact, notes="", by=None, now=now
+                    )
                 clients[client_name] = client
-            db.session.flush()
             for demo_user in spec.users:
                 if db.session.scalar(select(User.id).where(User.email == demo_user.email)) is None:
                     services.create_user(

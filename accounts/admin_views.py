@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from accounts import audit, queries, services
 from accounts.access import access, current_scope, get_scoped_or_404
@@ -18,7 +19,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 def _client_choices(form: UserForm) -> list[Client]:
     clients = queries.list_clients(current_scope())
-    form.client.choices = [("", "No client")] + [(c.public_id, c.name) for c in clients]
+    form.client.choices = [SelectChoice("", "No client")] + [SelectChoice(c.public_id, c.name) for c in clients]
     return clients
 
 

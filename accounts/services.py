@@ -306,7 +306,7 @@ def update_user(
 
 
 def create_client(
-    agency: Agency, *, name: str, contact_email: str | None, notes: str, by: User, now: datetime
+    agency: Agency, *, name: str, contact_email: str | None, notes: str, by: User | None, now: datetime
 ) -> Client:
     """Add a hiring company to the agency. Raises AccountError when the name is taken."""
     name = name.strip()
@@ -326,7 +326,7 @@ def create_client(
         "client.created",
         now=now,
         agency_public_id=agency.public_id,
-        actor_public_id=by.public_id,
+        actor_public_id=by.public_id if by else None,
         object_type="client",
         object_public_id=client.public_id,
     )

@@ -24,9 +24,9 @@ class InvalidToken(Exception):
 
 
 def _serializer(purpose: Purpose) -> URLSafeTimedSerializer:
-    keys = [current_app.config["SECRET_KEY"], *current_app.config.get("SECRET_KEY_FALLBACKS", [])]
-    # itsdangerous signs with the last key and accepts all of them.
-    return URLSafeTimedSerializer(list(reversed(keys)), salt=purpose.salt)
+    # itsdangerous signs with the last key and accepts all of them: old keys first, the current one last.
+    keys = [*(current_app.config.get("SECRET_KEY_FALLBACKS") or []), current_app.config["SECRET_KEY"]]
+    return URLSafeTimedSerializer(keys, salt=purpose.salt)
 
 
 def mint(purpose: Purpose, payload: dict[str, Any]) -> str:

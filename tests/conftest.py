@@ -1,0 +1,334 @@
+"""Shared fixtures: a fresh migrated database per test (SQLite, and PostgreSQL when reachable),
+a real SMTP server (aiosmtpd), cheap test builders, and helpers that sign in and post with CSRF."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import re
+import shutil
+import socket
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Before the application is imported: tasks run in-process, nothing reads a developer's settings.
+_INSTANCE = tempfile.mkdtemp(prefix="rapport-tests-")
+os.environ["RAPPORT_INSTANCE_PATH"] = _INSTANCE
+os.environ["TASKS_IMMEDIATE"] = "1"
+for _name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "RAPPORT_ENV", "BASE_URL", "SMTP_HOST", "SMTP_PORT"):
+    os.environ.pop(_name, None)
+
+from aiosmtpd.controller import Controller  # noqa: E402
+from flask import Flask  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
+from itsdangerous import URLSafeTimedSerializer  # noqa: E402
+
+CI = os.environ.get("CI", "").lower() == "true"
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+TEST_SECRET = "test-secret-key-" + "x" * 32
+BASE_URL = "http://rapport.test"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# --- A real SMTP server ---------------------------------------------------------------------
+
+
+class Mailbox:
+    """An aiosmtpd handler that stores messages, and can be told to refuse the next ones."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+        self.failures: list[str] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            if self.failures:
+                return self.failures.pop(0)
+            self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+    def fail_next(self, reply: str, times: int = 1) -> None:
+        """Answer the next `times` messages with an SMTP reply such as '451 try later' or '550 no such user'."""
+        self.failures.extend([reply] * times)
+
+    def clear(self) -> None:
+        self.messages.clear()
+        self.failures.clear()
+
+    def links(self) -> list[str]:
+        return [m for msg in self.messages for m in re.findall(r"https?://\S+", msg.get_content())]
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[tuple[Mailbox, int]]:
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield mailbox, port
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: tuple[Mailbox, int]) -> Mailbox:
+    box = smtp_server[0]
+    box.clear()
+    return box
+
+
+# --- Databases ------------------------------------------------------------------------------
+
+
+def postgres_reachable() -> str | None:
+    """None when PostgreSQL answers, else the reason."""
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3):
+            return None
+    except Exception as exc:
+        return f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL.split('@')[-1]} ({type(exc).__name__})"
+
+
+def _migrate(url: str) -> None:
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from database import db
+
+    app = create_app(_base_config(url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template() -> Iterator[Path]:
+    folder = Path(tempfile.mkdtemp(prefix="rapport-sqlite-"))
+    path = folder / "template.db"
+    _migrate(f"sqlite:///{path}")
+    yield path
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    reason = postgres_reachable()
+    if reason:
+        if CI:
+            pytest.fail(f"{reason}; CI=true requires PostgreSQL")
+        pytest.skip(reason)
+    import psycopg
+
+    name = f"rapport_tpl_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    _migrate(_pg_url(name))
+    yield name
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _pg_url(name: str) -> str:
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    return f"{base}/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database for one test, on each backend."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "rapport.db"
+        shutil.copyfile(template, target)
+        yield f"sqlite:///{target}"
+        return
+    template_name: str = request.getfixturevalue("postgres_template")
+    import psycopg
+
+    name = f"rapport_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"')
+    yield _pg_url(name)
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _base_config(url: str, smtp_port: int = 1) -> dict[str, Any]:
+    return {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": TEST_SECRET,
+        "TESTING": True,
+        "BASE_URL": BASE_URL,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": smtp_port,
+        "SMTP_TIMEOUT": 5,
+        "TASKS_IMMEDIATE": True,
+        "REDIS_URL": None,
+        # Argon2id still, with a test-sized cost (production uses RFC 9106's profile).
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 8192,
+        "ARGON2_PARALLELISM": 1,
+    }
+
+
+@pytest.fixture
+def app(request: pytest.FixtureRequest, database_url: str, smtp_server: tuple[Mailbox, int]) -> Iterator[Flask]:
+    """The application on a fresh database. `@pytest.mark.app_config(KEY=value)` overrides settings."""
+    from app import create_app
+    from database import db
+
+    config = _base_config(database_url, smtp_server[1])
+    marker = request.node.get_closest_marker("app_config")
+    if marker:
+        config.update(marker.kwargs)
+    application = create_app(config)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[Flask]:
+    """An application context for service-level tests."""
+    with app.app_context():
+        yield app
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "app_config(**settings): override application settings for one test")
+
+
+# --- Builders ---------------------------------------------------------------------------------
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Tenant:
+    agency_id: str
+    agency_name: str
+    admin: dict[str, str]
+    recruiter: dict[str, str]
+    client_id: str
+    client_name: str
+    client_user: dict[str, str]
+    email_id: str
+    secrets: list[str] = field(default_factory=list)
+
+
+def build_tenant(app: Flask, label: str) -> Tenant:
+    """An agency with an admin, a recruiter, a client with a client user, and one outbox email."""
+    from accounts import services
+    from accounts.models import Role
+    from database import unit_of_work, utcnow
+    from mailer import queue_email
+
+    suffix = uuid.uuid4().hex[:6]
+    now = utcnow()
+    with app.app_context(), unit_of_work():
+        agency = services.create_agency(f"{label} Agency {suffix}", now)
+        agency.privacy_contact = f"privacy-{suffix}@{label.lower()}.example"
+        client = services.create_client(
+            agency, name=f"{label} Client {suffix}", contact_email=None, notes="", by=None, now=now
+        )
+        people = {}
+        for role in (Role.ADMIN, Role.RECRUITER, Role.CLIENT):
+            user = services.create_user(
+                agency,
+                email=f"{role.value}-{suffix}@{label.lower()}.example",
+                name=f"{label} {role.value.title()} {suffix}",
+                role=role,
+                client=client if role is Role.CLIENT else None,
+                now=now,
+                by=None,
+                password=PASSWORD,
+                send_setup_email=False,
+            )
+            people[role] = {"email": user.email, "name": user.name, "public_id": user.public_id}
+        message = queue_email(
+            to=f"someone-{suffix}@{label.lower()}.example",
+            template="password_reset",
+            values={"name": f"{label} Reader {suffix}", "link": "https://example.invalid/x", "minutes": "30"},
+            now=now,
+            agency_id=agency.id,
+        )
+    tenant = Tenant(
+        agency_id=agency.public_id,
+        agency_name=agency.name,
+        admin=people[Role.ADMIN],
+        recruiter=people[Role.RECRUITER],
+        client_id=client.public_id,
+        client_name=client.name,
+        client_user=people[Role.CLIENT],
+        email_id=message.public_id,
+    )
+    tenant.secrets = [
+        tenant.agency_name,
+        tenant.client_name,
+        *(p[k] for p in (tenant.admin, tenant.recruiter, tenant.client_user) for k in ("email", "name", "public_id")),
+        tenant.client_id,
+        tenant.email_id,
+        agency.privacy_contact or "",
+    ]
+    return tenant
+
+
+@pytest.fixture
+def tenant_a(app: Flask, mailbox: Mailbox) -> Tenant:
+    tenant = build_tenant(app, "Alpha")
+    mailbox.clear()  # the tenant's own outbox email is not what a test looks for
+    return tenant
+
+
+@pytest.fixture
+def tenant_b(app: Flask, mailbox: Mailbox) -> Tenant:
+    tenant = build_tenant(app, "Beta")
+    mailbox.clear()
+    return tenant
+
+
+# --- Clients that sign in and post with CSRF ---------------------------------------------------
+
+
+def csrf_token(client: FlaskClient, app: Flask) -> str:
+    """A valid CSRF token for this client's session, as flask-wtf would put in a form."""
+    import hashlib
+
+    with client.session_transaction() as sess:
+        raw = sess.get("csrf_token")
+        if raw is None:
+            raw = hashlib.sha1(os.urandom(64)).hexdigest()  # noqa: S324 (flask-wtf's own format)
+            sess["csrf_token"] = raw
+    return URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
+
+
+def post(client: FlaskClient, app: Flask, url: str, data: dict[str, Any] | None = None, **kw: Any) -> Any:
+    """POST a form with a valid CSRF token."""
+    return client.post(url, data={**(data or {}), "csrf_token": csrf_token(client, app)}, **kw)
+
+
+def sign_in(client: FlaskClient, app: Flask, email_address: str, password: str = PASSWORD) -> Any:
+    response = post(client, app, "/login", {"email": email_address, "password": password})
+    assert response.status_code == 302, response.status_code
+    return response
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
