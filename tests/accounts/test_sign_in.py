@@ -47,7 +47,7 @@ def test_sign_in_rotates_the_session_and_lands_home(app, client, tenant_a):
 
 
 @pytest.mark.parametrize(
-    "email, password",
+    ("email", "password"),
     [("nobody@nowhere.example", PASSWORD), ("{admin}", "wrong password entirely")],
 )
 def test_wrong_credentials_get_one_message_and_change_nothing_but_the_trail(app, client, tenant_a, email, password):
