@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import click
+from email_validator import EmailNotValidError, validate_email
 from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from accounts import services, tokens
@@ -20,6 +22,7 @@ def register(app: Flask) -> None:
 
 
 @click.command("create-agency")
+@with_appcontext
 @click.argument("name")
 @click.option("--admin-email", required=True, help="Email address of the agency's first admin.")
 @click.option("--admin-name", required=True, help="Full name of the agency's first admin.")
@@ -28,6 +31,13 @@ def create_agency_command(name: str, admin_email: str, admin_name: str) -> None:
     name = name.strip()
     if not name or len(name) > 120:
         raise click.BadParameter("give a name of 1 to 120 characters", param_hint="NAME")
+    admin_name = admin_name.strip()
+    if not admin_name or len(admin_name) > 120:
+        raise click.BadParameter("give a name of 1 to 120 characters", param_hint="--admin-name")
+    try:
+        validate_email(admin_email, check_deliverability=False)  # as the admin's user form does
+    except EmailNotValidError as exc:
+        raise click.BadParameter(str(exc), param_hint="--admin-email") from None
     if db.session.scalar(select(Agency.id).where(Agency.name == name)) is not None:
         raise click.ClickException(f"an agency named {name!r} already exists")
     now = utcnow()
@@ -46,6 +56,7 @@ def create_agency_command(name: str, admin_email: str, admin_name: str) -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command() -> None:
     """Create or refresh the demo agencies and users (idempotent)."""
     logins = seed_demo(utcnow())
@@ -54,6 +65,7 @@ def seed_demo_command() -> None:
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--workers", default=2, show_default=True, help="Worker threads.")
 def worker_command(workers: int) -> None:
     """Run the task consumer (email delivery and the periodic outbox sweep)."""
@@ -64,6 +76,7 @@ def worker_command(workers: int) -> None:
 
 
 @click.command("sweep-outbox")
+@with_appcontext
 def sweep_outbox_command() -> None:
     """Send every email that is due now, without the consumer (for operators)."""
     from mailer import deliver_email, sweep_outbox

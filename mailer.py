@@ -160,6 +160,9 @@ def send_over_smtp(mime: MimeMessage, config: Any) -> None:
             if config["SMTP_USERNAME"]:
                 smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"] or "")
             smtp.send_message(mime)
+    except smtplib.SMTPAuthenticationError as exc:
+        # Our credentials, not the message: keep it queued until the operator fixes the settings.
+        raise TemporaryFailure(f"SMTP authentication failed ({exc.smtp_code})") from None
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _ in exc.recipients.values()]
         if all(500 <= code < 600 for code in codes):
@@ -218,9 +221,14 @@ def deliver_email(message_id: int, now: datetime) -> EmailStatus | None:
             values["sent_at"] = now
         elif outcome is EmailStatus.QUEUED:
             values["next_attempt_at"] = now + backoff(message.attempts)
+        # Only this claim's outcome: a worker that outlived its lease must not overwrite a newer attempt.
         session.execute(
             update(EmailMessage)
-            .where(EmailMessage.id == message_id, EmailMessage.status == EmailStatus.SENDING)
+            .where(
+                EmailMessage.id == message_id,
+                EmailMessage.status == EmailStatus.SENDING,
+                EmailMessage.attempts == message.attempts,
+            )
             .values(**values)
         )
     log.info("email %s: %s after %d attempt(s)", message.public_id, outcome.value, message.attempts)

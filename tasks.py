@@ -112,7 +112,12 @@ def queue_status(now: datetime) -> dict[str, Any]:
     except Exception as exc:  # reported by /healthz, never raised
         log.warning("task queue unreachable: %s", type(exc).__name__)
         return {"status": "unavailable"}
-    beat = db.session.scalar(select(TaskHeartbeat.beat_at).where(TaskHeartbeat.name == "sweep"))
+    try:
+        beat = db.session.scalar(select(TaskHeartbeat.beat_at).where(TaskHeartbeat.name == "sweep"))
+    except Exception as exc:  # the database is down or not migrated: the queue itself still answered
+        log.warning("consumer heartbeat unreadable: %s", type(exc).__name__)
+        db.session.rollback()
+        return {"status": "ok", "pending": pending, "consumer": "unknown", "last_sweep_at": None}
     consumer = "never seen" if beat is None else ("ok" if now - beat <= CONSUMER_STALE_AFTER else "stale")
     return {
         "status": "ok",

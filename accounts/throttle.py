@@ -68,9 +68,10 @@ def count_hit(limit: Limit, value: str, now: datetime, session: Session | None =
     redis_url = current_app.config.get("REDIS_URL")
     if redis_url:
         client = _redis(redis_url)
+        # The window starts with the first hit; SET NX EX then INCR never leaves a key without expiry.
         pipe = client.pipeline()
+        pipe.set(f"rapport:rl:{key}", 0, ex=int(limit.window.total_seconds()), nx=True)
         pipe.incr(f"rapport:rl:{key}")
-        pipe.expire(f"rapport:rl:{key}", int(limit.window.total_seconds()), nx=True)
         pipe.execute()
         return
     if session is None:
