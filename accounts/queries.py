@@ -57,7 +57,17 @@ class AuditRow:
     object_label: str | None
 
 
-AUDIT_FILTERS = ("login", "password", "user", "client", "agency", "access", "csrf", "logout", "email")
+# Filter value (an action prefix) and its label.
+AUDIT_FILTERS = {
+    "login": "Sign-ins",
+    "logout": "Sign-outs",
+    "password": "Passwords",
+    "user": "Users",
+    "client": "Clients",
+    "agency": "Agency",
+    "email": "Emails",
+    "access": "Denied access",
+}
 
 
 def list_audit_events(agency: Agency, *, before_id: int | None, action_prefix: str | None) -> list[AuditRow]:

@@ -185,7 +185,13 @@ def create_agency(name: str, now: datetime) -> Agency:
     agency = Agency(name=name.strip(), created_at=now, retention_months=12)
     db.session.add(agency)
     db.session.flush()
-    audit.record("agency.created", now=now, agency_public_id=agency.public_id, object_type="agency")
+    audit.record(
+        "agency.created",
+        now=now,
+        agency_public_id=agency.public_id,
+        object_type="agency",
+        object_public_id=agency.public_id,
+    )
     return agency
 
 

@@ -232,27 +232,32 @@ class Tenant:
     secrets: list[str] = field(default_factory=list)
 
 
-def build_tenant(app: Flask, label: str) -> Tenant:
-    """An agency with an admin, a recruiter, a client with a client user, and one outbox email."""
+def build_tenant(app: Flask, label: str, suffix: str | None = None) -> Tenant:
+    """An agency with an admin, a recruiter, a client with a client user, and one outbox email.
+
+    Names carry a random suffix unless one is given (browser tests give "" for stable screenshots).
+    """
     from accounts import services
     from accounts.models import Role
     from database import unit_of_work, utcnow
     from mailer import queue_email
 
-    suffix = uuid.uuid4().hex[:6]
+    suffix = uuid.uuid4().hex[:6] if suffix is None else suffix
+    tag = f" {suffix}" if suffix else ""
+    dash = f"-{suffix}" if suffix else ""
     now = utcnow()
     with app.app_context(), unit_of_work():
-        agency = services.create_agency(f"{label} Agency {suffix}", now)
-        agency.privacy_contact = f"privacy-{suffix}@{label.lower()}.example"
+        agency = services.create_agency(f"{label} Agency{tag}", now)
+        agency.privacy_contact = f"privacy{dash}@{label.lower()}.example"
         client = services.create_client(
-            agency, name=f"{label} Client {suffix}", contact_email=None, notes="", by=None, now=now
+            agency, name=f"{label} Client{tag}", contact_email=None, notes="", by=None, now=now
         )
         people = {}
         for role in (Role.ADMIN, Role.RECRUITER, Role.CLIENT):
             user = services.create_user(
                 agency,
-                email=f"{role.value}-{suffix}@{label.lower()}.example",
-                name=f"{label} {role.value.title()} {suffix}",
+                email=f"{role.value}{dash}@{label.lower()}.example",
+                name=f"{label} {role.value.title()}{tag}",
                 role=role,
                 client=client if role is Role.CLIENT else None,
                 now=now,
@@ -262,9 +267,9 @@ def build_tenant(app: Flask, label: str) -> Tenant:
             )
             people[role] = {"email": user.email, "name": user.name, "public_id": user.public_id}
         message = queue_email(
-            to=f"someone-{suffix}@{label.lower()}.example",
+            to=f"someone{dash}@{label.lower()}.example",
             template="password_reset",
-            values={"name": f"{label} Reader {suffix}", "link": "https://example.invalid/x", "minutes": "30"},
+            values={"name": f"{label} Reader{tag}", "link": "https://example.invalid/x", "minutes": "30"},
             now=now,
             agency_id=agency.id,
         )
