@@ -1,0 +1,1 @@
+"""Competencies, scenarios, options and keys, versions, checks, import/export, the starter library."""
