@@ -16,6 +16,7 @@ __all__ = [
     "ResponseError",
     "ResponseFormatError",
     "ScoringError",
+    "UndefinedStatisticError",
     "UnknownOptionError",
     "ZeroVarianceError",
 ]
@@ -57,7 +58,11 @@ class EmptyNormGroupError(ScoringError):
     """A norm group has no scores (or too few to define a mean and a sample SD)."""
 
 
-class ZeroVarianceError(ScoringError):
+class UndefinedStatisticError(ScoringError):
+    """A statistic is mathematically undefined for this sample (e.g. Spearman-Brown at r = -1)."""
+
+
+class ZeroVarianceError(UndefinedStatisticError):
     """A statistic is undefined because a sample has zero variance."""
 
 
