@@ -56,11 +56,17 @@ def configure_extensions(app: Flask) -> None:
 def configure_blueprints(app: Flask) -> None:
     from accounts.admin_views import bp as admin_bp
     from accounts.views import bp as accounts_bp
+    from assessments.views import bp as assessments_bp
     from health import bp as health_bp
+    from positions.views import bp as positions_bp
+    from scenarios.views import bp as scenarios_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(scenarios_bp)
+    app.register_blueprint(positions_bp)
+    app.register_blueprint(assessments_bp)
 
 
 def configure_access_default_deny(app: Flask) -> None:

@@ -229,7 +229,70 @@ class Tenant:
     client_name: str
     client_user: dict[str, str]
     email_id: str
+    competency_id: str = ""
+    scenario_id: str = ""
+    position_id: str = ""
+    assessment_id: str = ""
     secrets: list[str] = field(default_factory=list)
+
+
+STEM = (
+    "You are a payroll officer at a mid-sized firm. On the last day before the monthly cut-off, a team leader "
+    "asks you to add a pay rise for one of their staff. The signed approval form is missing, and the HR manager "
+    "who signs such forms is away until next week. The team leader says the rise was agreed and that the member "
+    "of staff has already been told. The payroll procedure says that every change needs a signed form before it "
+    "is processed. The cut-off is at 17:00 today, and it is now 14:00."
+)
+OPTIONS = (
+    "Explain the procedure, and ask the team leader to get the form signed by the deputy HR manager today.",
+    "Add the rise now, and ask the team leader to send the signed form as soon as the HR manager is back.",
+    "Leave the rise out of this month, and tell the member of staff directly that the form is missing.",
+    "Ask your own manager to decide, and add the rise only if they agree to take responsibility for it.",
+)
+
+
+def make_scenario(
+    agency: Any,
+    code: str,
+    *,
+    weights: dict[str, float],
+    stem: str = STEM,
+    response_format: str = "rate",
+    key: tuple[float, ...] = (5.6, 1.4, 2.5, 3.4),
+    status: str | None = "operational",
+    now: Any = None,
+) -> Any:
+    """A keyed scenario in the agency's bank, published unless status is None (call inside a unit of work)."""
+    from database import utcnow
+    from scenarios import services as bank
+    from scenarios.models import Instruction, KeyType, ResponseFormat, Status
+
+    now = now or utcnow()
+    data = bank.ScenarioInput(
+        role="payroll",
+        role_context="Payroll officer; monthly cut-off; pay changes need a signed form.",
+        situation_type="S12",
+        stem=stem,
+        instruction=Instruction.SHOULD_DO,
+        response_format=ResponseFormat(response_format),
+        options=tuple(bank.OptionInput(label, text, f"Rationale {label}") for label, text in zip("ABCD", OPTIONS)),
+        weights=weights,
+        provenance_author="Test author",
+        provenance_source="A late pay change without approval",
+        provenance_date=now.date(),
+        key_type=KeyType.PROVISIONAL_SINGLE_AUTHOR,
+    )
+    scenario = bank.create_scenario(agency, code, data, by=None, now=now)
+    bank.set_ratings(
+        scenario.latest,
+        {label: [("Author", value)] for label, value in zip("ABCD", key)},
+        KeyType.PROVISIONAL_SINGLE_AUTHOR,
+        by=None,
+        now=now,
+    )
+    if status is not None:
+        bank.publish(scenario.latest, Status(status), by=None, now=now)
+    return scenario
 
 
 def build_tenant(app: Flask, label: str, suffix: str | None = None) -> Tenant:
@@ -237,9 +300,11 @@ def build_tenant(app: Flask, label: str, suffix: str | None = None) -> Tenant:
 
     Names carry a random suffix unless one is given (browser tests give "" for stable screenshots).
     """
+    from sqlalchemy import select
+
     from accounts import services
-    from accounts.models import Role
-    from database import unit_of_work, utcnow
+    from accounts.models import Role, User
+    from database import db, unit_of_work, utcnow
     from mailer import queue_email
 
     suffix = uuid.uuid4().hex[:6] if suffix is None else suffix
@@ -266,6 +331,33 @@ def build_tenant(app: Flask, label: str, suffix: str | None = None) -> Tenant:
                 send_setup_email=False,
             )
             people[role] = {"email": user.email, "name": user.name, "public_id": user.public_id}
+        from assessments import services as assessments
+        from positions.models import Position
+        from scenarios import services as bank
+
+        bank.seed_competencies(agency, now)
+        competency = bank.save_competency(
+            agency,
+            bank.CompetencyInput(f"tact_{label.lower()}", f"{label} Tact{tag}", f"{label} definition{tag}", ""),
+            competency=None,
+            by=None,
+            now=now,
+        )
+        scenario = make_scenario(
+            agency, f"{label}-SJT{dash}", weights={"professionalism": 1.0, competency.code: 0.5}, now=now
+        )
+        position = Position(
+            agency_id=agency.id,
+            client_id=client.id,
+            title=f"{label} Position{tag}",
+            responsibilities="",
+            created_at=now,
+        )
+        db.session.add(position)
+        db.session.flush()
+        admin = db.session.scalar(select(User).where(User.public_id == people[Role.ADMIN]["public_id"]))
+        assessment = assessments.create_assessment(position, f"{label} Assessment{tag}", by=admin, now=now)
+        assessments.add_item(assessment, scenario.latest, by=admin, now=now)
         message = queue_email(
             to=f"someone{dash}@{label.lower()}.example",
             template="password_reset",
@@ -282,8 +374,20 @@ def build_tenant(app: Flask, label: str, suffix: str | None = None) -> Tenant:
         client_name=client.name,
         client_user=people[Role.CLIENT],
         email_id=message.public_id,
+        competency_id=competency.public_id,
+        scenario_id=scenario.public_id,
+        position_id=position.public_id,
+        assessment_id=assessment.public_id,
     )
     tenant.secrets = [
+        competency.name,
+        scenario.code,
+        position.title,
+        assessment.title,
+        tenant.competency_id,
+        tenant.scenario_id,
+        tenant.position_id,
+        tenant.assessment_id,
         tenant.agency_name,
         tenant.client_name,
         *(p[k] for p in (tenant.admin, tenant.recruiter, tenant.client_user) for k in ("email", "name", "public_id")),

@@ -15,12 +15,16 @@ from flask import Flask
 from sqlalchemy import select
 
 from accounts.access import AccessPolicy, policy_of
-from accounts.models import ADMIN_ONLY, STAFF_ROLES, AuditEvent, Client, Role, User
+from accounts.models import ADMIN_ONLY, STAFF_ROLES, Agency, AuditEvent, Client, Role, User
 from database import db
+from assessments.models import Assessment, AssessmentItem
 from mailer import EmailMessage
+from positions.models import Position
+from scenarios.models import Competency, Scenario, ScenarioVersion
 from tests.conftest import Tenant, build_tenant, sign_in
 
 ACTORS = ("anonymous", "client_user", "recruiter", "admin")
+OWNED = (User, Client, EmailMessage, Competency, Scenario, Position, Assessment)
 SKIP_METHODS = {"HEAD", "OPTIONS"}
 
 
@@ -31,9 +35,15 @@ class World:
     b: Tenant
 
     def owned_by(self, tenant: Tenant, model: type | None) -> str | None:
-        return {User: tenant.recruiter["public_id"], Client: tenant.client_id, EmailMessage: tenant.email_id}.get(
-            model  # type: ignore[arg-type]
-        )
+        return {
+            User: tenant.recruiter["public_id"],
+            Client: tenant.client_id,
+            EmailMessage: tenant.email_id,
+            Competency: tenant.competency_id,
+            Scenario: tenant.scenario_id,
+            Position: tenant.position_id,
+            Assessment: tenant.assessment_id,
+        }.get(model)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -88,7 +98,33 @@ def snapshot(app: Flask, tenant: Tenant) -> list[Any]:
         emails = db.session.execute(
             select(EmailMessage.public_id, EmailMessage.status, EmailMessage.attempts).order_by(EmailMessage.public_id)
         ).all()
-        return [users, clients, emails]
+        agency_id = db.session.scalar(select(Agency.id).where(Agency.public_id == tenant.agency_id))
+        bank = [
+            db.session.execute(select(*columns).where(model.agency_id == agency_id).order_by(*columns)).all()
+            for model, columns in (
+                (Competency, (Competency.public_id, Competency.name, Competency.definition, Competency.indicators)),
+                (
+                    ScenarioVersion,
+                    (
+                        ScenarioVersion.public_id,
+                        ScenarioVersion.stem,
+                        ScenarioVersion.status,
+                        ScenarioVersion.key_version,
+                        ScenarioVersion.published_at,
+                    ),
+                ),
+                (Scenario, (Scenario.public_id, Scenario.code)),
+                (Position, (Position.public_id, Position.title, Position.responsibilities)),
+                (Assessment, (Assessment.public_id, Assessment.title, Assessment.status, Assessment.instructions)),
+            )
+        ]
+        items = db.session.execute(
+            select(AssessmentItem.public_id, AssessmentItem.position, AssessmentItem.version_id)
+            .join(AssessmentItem.assessment)
+            .where(Assessment.agency_id == agency_id)
+            .order_by(AssessmentItem.public_id)
+        ).all()
+        return [users, clients, emails, *bank, items]
 
 
 def test_every_route_declares_an_access_policy(app):
@@ -122,7 +158,7 @@ def test_walk_every_route_as_each_actor(world, actor):
 
         assert response.status_code < 500, where
         # The audit log may repeat an id this very walk typed in (a denied probe), nothing more.
-        probed = set(world.b.secrets) & {world.owned_by(world.b, m) for m in (User, Client, EmailMessage)}
+        probed = set(world.b.secrets) & {world.owned_by(world.b, m) for m in OWNED}
         for secret in world.b.secrets:
             if rule == "/admin/audit" and secret in probed:
                 continue

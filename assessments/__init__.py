@@ -1,0 +1,1 @@
+"""Assessments for a client's position: the scenarios, their order and settings, coverage, publishing."""

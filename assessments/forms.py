@@ -1,0 +1,66 @@
+"""Assessment form shapes."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from accounts.forms import strip
+from scenarios.forms import RULE_CHOICES
+
+
+class NewAssessmentForm(FlaskForm):
+    position = SelectField("Position", choices=[], validators=[DataRequired("Choose the position.")])
+    title = StringField(
+        "Title", filters=[strip], validators=[DataRequired("Give the assessment a title."), Length(max=160)]
+    )
+
+
+def _rules(prefix: str) -> list[SelectChoice]:
+    return [RULE_CHOICES[0], *(c for c in RULE_CHOICES[1:] if c.value.startswith(prefix))]
+
+
+class SettingsForm(FlaskForm):
+    title = StringField(
+        "Title", filters=[strip], validators=[DataRequired("Give the assessment a title."), Length(max=160)]
+    )
+    instructions = TextAreaField(
+        "Instructions for candidates",
+        filters=[strip],
+        validators=[Optional(), Length(max=3000)],
+        description="Shown before the first situation. Plain text.",
+    )
+    time_limit_minutes = IntegerField(
+        "Time limit in minutes (leave empty for no limit)",
+        validators=[Optional(), NumberRange(1, 240, "Between 1 and 240 minutes.")],
+        description="Candidates with agreed extra time get it on top.",
+    )
+    randomize_order = BooleanField("Show the situations in a random order for each candidate")
+    practice = SelectField("Practice item (not scored)", choices=[])
+    rule_rate = SelectField("Scoring rule for rate items", choices=_rules("rate"))
+    rule_most_least = SelectField("Scoring rule for most/least items", choices=_rules("most_least"))
+    rule_rank = SelectField("Scoring rule for rank items", choices=_rules("rank"))
+    rule_single_best = SelectField("Scoring rule for single-best items", choices=_rules("single_best"))
+    reported = SelectMultipleField("Competencies to report", choices=[])
+
+
+class ItemActionForm(FlaskForm):
+    action = SelectField(
+        "Action",
+        choices=[SelectChoice(a, a) for a in ("add", "up", "down", "remove")],
+        validators=[DataRequired()],
+    )
+    target = StringField("Scenario or item", validators=[DataRequired(), Length(max=40)])
+
+
+class PublishAssessmentForm(FlaskForm):
+    pass

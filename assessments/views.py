@@ -1,0 +1,199 @@
+"""Assessment pages: list, build for a position, settings and coverage, publish, preview."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from accounts.access import access, current_scope, get_scoped_or_404, scoped_select
+from accounts.models import STAFF_ROLES
+from assessments import services
+from assessments.forms import ItemActionForm, NewAssessmentForm, PublishAssessmentForm, SettingsForm
+from assessments.models import Assessment
+from database import db, unit_of_work, utcnow
+from positions.models import Position
+from scenarios import queries as bank_queries
+from scenarios.models import ROLES, ResponseFormat, ScenarioVersion
+from scenarios.rendering import candidate_item
+
+bp = Blueprint("assessments", __name__, url_prefix="/assessments")
+RULE_FIELDS = {
+    ResponseFormat.RATE.value: "rule_rate",
+    ResponseFormat.MOST_LEAST.value: "rule_most_least",
+    ResponseFormat.RANK.value: "rule_rank",
+    ResponseFormat.SINGLE_BEST.value: "rule_single_best",
+}
+
+
+@bp.get("")
+@access(roles=STAFF_ROLES)
+def index() -> str:
+    assessments = db.session.scalars(
+        scoped_select(Assessment, current_scope()).order_by(Assessment.created_at.desc())
+    ).all()
+    return render_template("assessments/index.html", assessments=assessments)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@access(roles=STAFF_ROLES)
+def new() -> Response | tuple[str, int] | str:
+    form = NewAssessmentForm()
+    positions = {
+        p.public_id: p for p in db.session.scalars(scoped_select(Position, current_scope()).order_by(Position.title))
+    }
+    form.position.choices = [SelectChoice(p.public_id, f"{p.title} ({p.client.name})") for p in positions.values()]
+    if request.method == "GET":
+        form.position.data = request.args.get("position")
+        return render_template("assessments/new.html", form=form, has_positions=bool(positions))
+    if not form.validate_on_submit():
+        return render_template("assessments/new.html", form=form, has_positions=bool(positions)), 422
+    with unit_of_work():
+        assessment = services.create_assessment(
+            positions[form.position.data], form.title.data or "", by=current_user, now=utcnow()
+        )
+    flash("Assessment created. Add scenarios from the bank.", "success")
+    return redirect(url_for("assessments.detail", public_id=assessment.public_id))
+
+
+def _settings_form(assessment: Assessment, usable: list[ScenarioVersion]) -> SettingsForm:
+    form = SettingsForm(obj=None if request.method == "POST" else assessment)
+    form.practice.choices = [SelectChoice("", "No practice item")] + [
+        SelectChoice(v.public_id, f"{v.scenario.code}: {v.role_context[:60]}") for v in usable
+    ]
+    competencies = bank_queries.competencies(current_scope())
+    form.reported.choices = [SelectChoice(c.public_id, c.name) for c in competencies]
+    if request.method != "POST":
+        form.practice.data = assessment.practice_version.public_id if assessment.practice_version else ""
+        form.reported.data = [c.public_id for c in assessment.reported]
+        for fmt, name in RULE_FIELDS.items():
+            form[name].data = assessment.rule_overrides.get(fmt, "")
+    return form
+
+
+def _page(assessment: Assessment, settings_form: SettingsForm | None = None, status: int = 200) -> tuple[str, int]:
+    usable = services.usable_versions(assessment.agency_id)
+    in_use = {i.version.scenario_id for i in assessment.items}
+    if assessment.practice_version:
+        in_use.add(assessment.practice_version.scenario_id)
+    role = request.args.get("role", "")
+    competency = request.args.get("competency", "")
+    q = request.args.get("q", "").strip().lower()[:100]
+    candidates = [
+        v
+        for v in usable
+        if v.scenario_id not in in_use
+        and (not role or v.role == role)
+        and (not competency or competency in {w.competency.code for w in v.weights})
+        and (not q or q in v.stem.lower() or q in v.scenario.code.lower())
+    ]
+    return render_template(
+        "assessments/detail.html",
+        assessment=assessment,
+        coverage=services.coverage(assessment),
+        settings_form=settings_form or _settings_form(assessment, usable),
+        action_form=ItemActionForm(),
+        publish_form=PublishAssessmentForm(),
+        candidates=candidates,
+        roles=ROLES,
+        competencies=bank_queries.competencies(current_scope()),
+        filters={"role": role, "competency": competency, "q": q},
+        rule_for=services.rule_for,
+    ), status
+
+
+@bp.get("/<public_id>")
+@access(roles=STAFF_ROLES, owns=Assessment)
+def detail(public_id: str) -> tuple[str, int]:
+    return _page(get_scoped_or_404(Assessment, public_id))
+
+
+@bp.post("/<public_id>/items")
+@access(roles=STAFF_ROLES, owns=Assessment)
+def items(public_id: str) -> Response | tuple[str, int]:
+    assessment = get_scoped_or_404(Assessment, public_id)
+    form = ItemActionForm()
+    if not form.validate_on_submit():
+        abort(400, "Choose a scenario and an action.")
+    action, target = form.action.data, form.target.data
+    try:
+        with unit_of_work():
+            if action == "add":
+                version = next(
+                    (v for v in services.usable_versions(assessment.agency_id) if v.public_id == target), None
+                )
+                if version is None:
+                    abort(404)
+                services.add_item(assessment, version, by=current_user, now=utcnow())
+            else:
+                item = next((i for i in assessment.items if i.public_id == target), None)
+                if item is None:
+                    abort(404)
+                if action == "remove":
+                    services.remove_item(assessment, item, by=current_user, now=utcnow())
+                else:
+                    services.move_item(assessment, item, -1 if action == "up" else 1, by=current_user, now=utcnow())
+    except services.AssessmentError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("assessments.detail", public_id=public_id, _anchor="items"))
+
+
+@bp.post("/<public_id>/settings")
+@access(roles=STAFF_ROLES, owns=Assessment)
+def settings(public_id: str) -> Response | tuple[str, int]:
+    assessment = get_scoped_or_404(Assessment, public_id)
+    usable = services.usable_versions(assessment.agency_id)
+    form = _settings_form(assessment, usable)
+    if not form.validate_on_submit():
+        return _page(assessment, form, 422)
+    by_id = {v.public_id: v for v in usable}
+    competencies = {c.public_id: c for c in bank_queries.competencies(current_scope())}
+    overrides = {fmt: form[name].data for fmt, name in RULE_FIELDS.items() if form[name].data}
+    try:
+        with unit_of_work():
+            services.update_settings(
+                assessment,
+                services.Settings(
+                    title=form.title.data or "",
+                    instructions=form.instructions.data or "",
+                    time_limit_minutes=form.time_limit_minutes.data,
+                    randomize_order=bool(form.randomize_order.data),
+                    practice_version=by_id.get(form.practice.data or ""),
+                    rule_overrides=overrides,
+                    reported=[competencies[c] for c in form.reported.data or [] if c in competencies],
+                ),
+                by=current_user,
+                now=utcnow(),
+            )
+    except services.AssessmentError as exc:
+        form.practice.errors = [str(exc)]
+        return _page(assessment, form, 422)
+    flash("Settings saved.", "success")
+    return redirect(url_for("assessments.detail", public_id=public_id))
+
+
+@bp.post("/<public_id>/publish")
+@access(roles=STAFF_ROLES, owns=Assessment)
+def publish(public_id: str) -> Response:
+    assessment = get_scoped_or_404(Assessment, public_id)
+    if not PublishAssessmentForm().validate_on_submit():
+        abort(400)
+    try:
+        with unit_of_work():
+            services.publish(assessment, by=current_user, now=utcnow())
+    except services.AssessmentError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("assessments.detail", public_id=public_id))
+    flash("Assessment published. Its scenarios and settings are now fixed.", "success")
+    return redirect(url_for("assessments.detail", public_id=public_id))
+
+
+@bp.get("/<public_id>/preview")
+@access(roles=STAFF_ROLES, owns=Assessment)
+def preview(public_id: str) -> str:
+    """The items in order, as a candidate will see them (no keys)."""
+    assessment = get_scoped_or_404(Assessment, public_id)
+    practice = candidate_item(assessment.practice_version, ref="practice") if assessment.practice_version else None
+    items = [candidate_item(i.version, ref=f"item{n}") for n, i in enumerate(assessment.items, start=1)]
+    return render_template("assessments/preview.html", assessment=assessment, practice=practice, items=items)

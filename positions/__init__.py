@@ -1,0 +1,1 @@
+"""A client's job profile: title and responsibilities (requirements come with a later issue)."""
