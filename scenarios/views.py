@@ -201,7 +201,7 @@ def _preview_of(form: ScenarioForm) -> Any:
         return None
     if not data.stem.strip() and not data.options:
         return None
-    return candidate_item(_PreviewVersion(data), ref="preview")  # type: ignore[arg-type]
+    return candidate_item(_PreviewVersion(data), ref="draft")  # type: ignore[arg-type]
 
 
 @bp.post("/scenarios/preview")
