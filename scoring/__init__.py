@@ -1,7 +1,266 @@
-"""Rapport's scoring library (scoring.md Part A): pure functions over frozen dataclasses and numpy arrays."""
+"""Rapport's scoring library: scoring.md Part A as pure functions.
+
+Pure Python with numpy (scipy for distributions): no Flask, no database, no clock, no randomness, and
+no import of the app's other modules. Frozen dataclasses and numpy arrays in and out; every bad input
+raises a subclass of :class:`ScoringError` or yields a documented None with a :class:`ScoreFlag`.
+Every stored score carries :data:`ALGORITHM_VERSION` with its key and norm versions.
+
+Public API, by section of scoring.md:
+
+- A0 conventions (:mod:`scoring.conventions`): ``ALGORITHM_VERSION``, ``round_half_up``,
+  ``round_half_up_to_int``, ``display_score``/``display_t``/``display_percentile``, ``pomp``,
+  ``is_insufficient_data``, ``sample_sd``, ``population_sd``, ``pearson_r``, ``ScoreFlag``.
+- A1 items (:mod:`scoring.items`): ``KeyedItem``, ``KeyedOption``, ``Scale``, ``Form``,
+  ``ResponseFormat``, ``ScoringRule``, ``DEFAULT_RULE``, the responses ``SingleBestResponse``,
+  ``MostLeastResponse``, ``RatingResponse``, ``RankResponse``, ``estimate_expert_key``,
+  ``key_uncertain_options``.
+- A2 rules (:mod:`scoring.rules`): ``score_item``, ``score_form_items``, one ``score_<rule>`` per rule,
+  ``score_rate_std``, ``score_bounds``, ``decompose_profile_distance``, ``ItemScore``, ``ProfileScore``.
+- A3 competencies (:mod:`scoring.competencies`): ``score_attempt``, ``competency_scores``,
+  ``overall_score``, ``meets_minimum_content``, ``competency_status``.
+- A4 norms (:mod:`scoring.norms`): ``NormTable``, ``build_norm_table``, ``norm_score``, ``norm_scores``,
+  ``z_score``, ``t_score``, ``sten``, ``stanine``, ``normal_percentile``, ``empirical_percentile``.
+- A5 reliability (:mod:`scoring.reliability`): ``cronbach_alpha``, ``alpha_with_interval``,
+  ``feldt_interval``, ``split_half``, ``spearman_brown``, ``stratified_alpha``, ``assign_strata``,
+  ``sem``, ``t_sem``, ``score_band``, ``t_band``.
+- Batch (:mod:`scoring.batch`): ``compile_form``, ``encode_responses``, ``score_batch``.
+
+Each submodule imports only the submodules below it (errors -> conventions -> items -> rules ->
+competencies -> norms/reliability -> batch), never this package, so each can be imported alone.
+"""
 
 from __future__ import annotations
 
-from scoring.conventions import ALGORITHM_VERSION
+from scoring.batch import BatchScores, CompiledForm, compile_form, encode_responses, score_batch
+from scoring.competencies import (
+    AttemptScore,
+    CompetencyScore,
+    CompetencyStatus,
+    ScaleScore,
+    competency_scores,
+    competency_status,
+    meets_minimum_content,
+    overall_score,
+    score_attempt,
+    weighted_pomp_score,
+)
+from scoring.conventions import (
+    ALGORITHM_VERSION,
+    ScoreFlag,
+    display_percentile,
+    display_score,
+    display_t,
+    is_insufficient_data,
+    pearson_r,
+    pomp,
+    population_sd,
+    round_half_up,
+    round_half_up_to_int,
+    sample_sd,
+)
+from scoring.errors import (
+    DuplicateRankError,
+    EmptyNormGroupError,
+    InsufficientDataError,
+    InvalidInputError,
+    InvalidItemError,
+    RatingOutOfScaleError,
+    ResponseError,
+    ResponseFormatError,
+    ScoringError,
+    UndefinedStatisticError,
+    UnknownOptionError,
+    ZeroVarianceError,
+)
+from scoring.items import (
+    DEFAULT_RULE,
+    RULES_BY_FORMAT,
+    Form,
+    KeyedItem,
+    KeyedOption,
+    KeyEstimate,
+    MostLeastResponse,
+    RankResponse,
+    RatingResponse,
+    Response,
+    ResponseFormat,
+    Scale,
+    ScoringRule,
+    SingleBestResponse,
+    estimate_expert_key,
+    key_uncertain_options,
+)
+from scoring.norms import (
+    NormScore,
+    NormScores,
+    NormTable,
+    PercentileKind,
+    build_norm_table,
+    empirical_percentile,
+    norm_score,
+    norm_scores,
+    normal_percentile,
+    stanine,
+    sten,
+    t_for_display,
+    t_score,
+    z_score,
+)
+from scoring.reliability import (
+    AlphaResult,
+    Band,
+    ReliabilityStatus,
+    SplitHalfResult,
+    StratifiedAlphaResult,
+    TBand,
+    alpha_with_interval,
+    assign_strata,
+    classify_reliability_sample,
+    cronbach_alpha,
+    feldt_interval,
+    score_band,
+    sem,
+    spearman_brown,
+    split_half,
+    stratified_alpha,
+    t_band,
+    t_sem,
+)
+from scoring.rules import (
+    FormItemScores,
+    ItemScore,
+    ProfileDecomposition,
+    ProfileScore,
+    check_response,
+    decompose_profile_distance,
+    score_bounds,
+    score_form_items,
+    score_item,
+    score_most_least,
+    score_most_least_keydiff,
+    score_rank_abs,
+    score_rank_rho,
+    score_rate_abs_distance,
+    score_rate_sq_distance,
+    score_rate_std,
+    score_single_best,
+    score_single_best_partial,
+)
 
-__all__ = ["ALGORITHM_VERSION"]
+__all__ = [  # noqa: RUF022 (grouped by section of scoring.md, not sorted)
+    # A0 conventions
+    "ALGORITHM_VERSION",
+    "ScoreFlag",
+    "display_percentile",
+    "display_score",
+    "display_t",
+    "is_insufficient_data",
+    "pearson_r",
+    "pomp",
+    "population_sd",
+    "round_half_up",
+    "round_half_up_to_int",
+    "sample_sd",
+    # errors
+    "DuplicateRankError",
+    "EmptyNormGroupError",
+    "InsufficientDataError",
+    "InvalidInputError",
+    "InvalidItemError",
+    "RatingOutOfScaleError",
+    "ResponseError",
+    "ResponseFormatError",
+    "ScoringError",
+    "UndefinedStatisticError",
+    "UnknownOptionError",
+    "ZeroVarianceError",
+    # A1 items and responses
+    "DEFAULT_RULE",
+    "RULES_BY_FORMAT",
+    "Form",
+    "KeyEstimate",
+    "KeyedItem",
+    "KeyedOption",
+    "MostLeastResponse",
+    "RankResponse",
+    "RatingResponse",
+    "Response",
+    "ResponseFormat",
+    "Scale",
+    "ScoringRule",
+    "SingleBestResponse",
+    "estimate_expert_key",
+    "key_uncertain_options",
+    # A2 scoring rules
+    "FormItemScores",
+    "ItemScore",
+    "ProfileDecomposition",
+    "ProfileScore",
+    "check_response",
+    "decompose_profile_distance",
+    "score_bounds",
+    "score_form_items",
+    "score_item",
+    "score_most_least",
+    "score_most_least_keydiff",
+    "score_rank_abs",
+    "score_rank_rho",
+    "score_rate_abs_distance",
+    "score_rate_sq_distance",
+    "score_rate_std",
+    "score_single_best",
+    "score_single_best_partial",
+    # A3 competencies and overall
+    "AttemptScore",
+    "CompetencyScore",
+    "CompetencyStatus",
+    "ScaleScore",
+    "competency_scores",
+    "competency_status",
+    "meets_minimum_content",
+    "overall_score",
+    "score_attempt",
+    "weighted_pomp_score",
+    # A4 norms
+    "NormScore",
+    "NormScores",
+    "NormTable",
+    "PercentileKind",
+    "build_norm_table",
+    "empirical_percentile",
+    "norm_score",
+    "norm_scores",
+    "normal_percentile",
+    "stanine",
+    "sten",
+    "t_for_display",
+    "t_score",
+    "z_score",
+    # A5 reliability
+    "AlphaResult",
+    "Band",
+    "ReliabilityStatus",
+    "SplitHalfResult",
+    "StratifiedAlphaResult",
+    "TBand",
+    "alpha_with_interval",
+    "assign_strata",
+    "classify_reliability_sample",
+    "cronbach_alpha",
+    "feldt_interval",
+    "score_band",
+    "sem",
+    "spearman_brown",
+    "split_half",
+    "stratified_alpha",
+    "t_band",
+    "t_sem",
+    # batch scoring
+    "BatchScores",
+    "CompiledForm",
+    "compile_form",
+    "encode_responses",
+    "score_batch",
+    # A6 item analysis (scoring/item_analysis.py) and A7 fairness (scoring/fairness.py):
+    # the lead adds their public names here when that part lands.
+]
