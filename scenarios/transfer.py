@@ -149,6 +149,14 @@ def check_file(raw: bytes, filename: str, agency_id: int) -> ImportReport:
     data, lines = parse(raw, filename, report)
     if not report.ok:
         return report
+    limit = schema()["properties"]["scenarios"]["maxItems"]
+    if isinstance(data, dict) and isinstance(data.get("scenarios"), list) and len(data["scenarios"]) > limit:
+        report.add(
+            "scenarios",
+            _line_of(lines, ("scenarios",)),
+            f"has {len(data['scenarios'])} entries; at most {limit} are accepted in one file. Split it.",
+        )
+        return report
     validator = Draft202012Validator(schema(), format_checker=FormatChecker())
     for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
         path = tuple(error.absolute_path)
@@ -203,13 +211,32 @@ def check_file(raw: bytes, filename: str, agency_id: int) -> ImportReport:
 
 
 def _plain(error: Any) -> str:
-    """jsonschema's message, shortened where it quotes a whole object back."""
-    if error.validator == "required":
-        return error.message.replace("is a required property", "is missing")
-    if error.validator == "additionalProperties":
-        return error.message.replace("Additional properties are not allowed", "Unknown field")
+    """A plain-English message for a schema error that never quotes a whole object back."""
+    kind, limit, value = error.validator, error.validator_value, error.instance
+    if kind == "required":
+        return str(error.message).replace("is a required property", "is missing")
+    if kind == "additionalProperties":
+        return str(error.message).replace("Additional properties are not allowed", "Unknown field")
+    if kind == "maxItems":
+        return f"has {len(value)} entries; at most {limit} are accepted."
+    if kind == "minItems":
+        return f"has {len(value)} entries; at least {limit} are needed."
+    if kind == "maxLength":
+        return f"is {len(value)} characters long; at most {limit} are accepted."
+    if kind == "minLength":
+        return "is empty."
+    if kind == "type":
+        return f"{_short(value)} is not of type {limit!r}"
+    if kind in ("enum", "const"):
+        allowed = ", ".join(repr(v) for v in (limit if kind == "enum" else [limit]))
+        return f"{_short(value)} is not allowed; use {allowed}" if kind == "enum" else f"{allowed} was expected"
     message = str(error.message)
     return message if len(message) <= 200 else message[:197] + "..."
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def import_bank(report: ImportReport, agency: Agency, *, by: User | None, now: datetime) -> list[Scenario]:
