@@ -103,7 +103,11 @@ class ScenarioForm(FlaskForm):
         validators=[DataRequired("Say what kind of incident it draws on."), Length(max=300)],
         description="The anonymised incident, or the kind of incident, the scenario comes from.",
     )
-    provenance_date = DateField("Date written", validators=[DataRequired("Enter the date (YYYY-MM-DD).")])
+    provenance_date = DateField(
+        "Date written",
+        validators=[InputRequired("Enter the date (YYYY-MM-DD).")],
+        invalid_value_message="Enter the date as YYYY-MM-DD.",
+    )
 
     def option_fields(self) -> list[tuple[str, Any, Any]]:
         return [(label, self[f"option_{label}"], self[f"rationale_{label}"]) for label in OPTION_LABELS]
