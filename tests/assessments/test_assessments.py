@@ -129,7 +129,7 @@ def test_items_move_and_are_removed(world):
 
 
 def test_practice_item_cannot_also_be_scored(world):
-    agency, admin, assessment = world
+    _, admin, assessment = world
     scored = assessment.items[0].version
     with pytest.raises(services.AssessmentError, match="practice"), unit_of_work():
         services.update_settings(
