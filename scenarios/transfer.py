@@ -149,6 +149,14 @@ def check_file(raw: bytes, filename: str, agency_id: int) -> ImportReport:
     data, lines = parse(raw, filename, report)
     if not report.ok:
         return report
+    return check_document(data, lines, agency_id, report)
+
+
+def check_document(
+    data: Any, lines: dict[tuple[Any, ...], int], agency_id: int, report: ImportReport | None = None
+) -> ImportReport:
+    """Check a parsed document against the schema and the bank; nothing is written."""
+    report = report or ImportReport()
     limit = schema()["properties"]["scenarios"]["maxItems"]
     if isinstance(data, dict) and isinstance(data.get("scenarios"), list) and len(data["scenarios"]) > limit:
         report.add(

@@ -114,3 +114,26 @@ def test_create_agency_refuses_an_invalid_admin_name_and_creates_nothing(app, ct
     assert "--admin-name" in result.output
     assert count(Agency) == 0
     assert count(User) == 0
+
+
+def test_seed_demo_loads_the_library_and_publishes_an_assessment(app, ctx):
+    from assessments.models import Assessment
+    from assessments.services import coverage
+    from scenarios.models import Scenario
+
+    assert run(app, "seed-demo").exit_code == 0
+    agency = db.session.scalars(select(Agency).where(Agency.name == "Northbridge Talent Partners")).one()
+    assert count_where(Scenario, Scenario.agency_id == agency.id) >= 36
+    assessment = db.session.scalars(select(Assessment).where(Assessment.agency_id == agency.id)).one()
+    assert assessment.is_published
+    reported = {r.competency.code: r for r in coverage(assessment) if r.reported}
+    assert set(reported) == {"professionalism", "collaboration"}
+    assert all(r.meets_minimum for r in reported.values())
+    assert run(app, "seed-demo").exit_code == 0
+    assert count_where(Scenario, Scenario.agency_id == agency.id) >= 36
+    assert db.session.scalar(select(func.count()).select_from(Assessment)) == 1
+
+
+def count_where(model: type, *criteria: Any) -> int:
+    db.session.rollback()
+    return db.session.scalar(select(func.count()).select_from(model).where(*criteria)) or 0
