@@ -11,13 +11,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from scoring.conventions import ALGORITHM_VERSION, ScoreFlag, is_insufficient_data
+from scoring.conventions import ALGORITHM_VERSION, ScoreFlag, as_finite_float, is_insufficient_data
 from scoring.errors import InvalidInputError
 from scoring.items import Form, Response
 from scoring.rules import FormItemScores, ProfileScore, score_form_items
@@ -100,10 +99,12 @@ def weighted_pomp_score(weights: Sequence[float], pomps: Sequence[float | None])
         raise InvalidInputError(f"{len(weights)} weights for {len(pomps)} item scores")
     numerator = denominator = form_weight = 0.0
     n_items = n_missing = 0
-    for weight, value in zip(weights, pomps, strict=True):
-        if not (math.isfinite(weight) and weight >= 0):
+    for given_weight, given_value in zip(weights, pomps, strict=True):
+        weight = as_finite_float(given_weight, "weight")
+        value = None if given_value is None else as_finite_float(given_value, "item POMP")
+        if weight < 0:
             raise InvalidInputError(f"weights must be finite and >= 0, got {weight}")
-        if value is not None and not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        if value is not None and not 0.0 <= value <= 1.0:
             raise InvalidInputError(f"an item POMP must lie in [0, 1], got {value}")
         if weight == 0:
             continue
@@ -128,7 +129,7 @@ def competency_status(n_items: int, weight_sum: float, reliability: float | None
     """Not reported below the minimum content; indicative unless the reliability is >= .60."""
     if not meets_minimum_content(n_items, weight_sum):
         return CompetencyStatus.NOT_REPORTED
-    if reliability is None or not reliability >= INDICATIVE_RELIABILITY:
+    if reliability is None or not as_finite_float(reliability, "reliability") >= INDICATIVE_RELIABILITY:
         return CompetencyStatus.INDICATIVE
     return CompetencyStatus.REPORTED
 

@@ -34,6 +34,7 @@ __all__ = [
     "T_DECIMALS",
     "FloatArray",
     "ScoreFlag",
+    "as_finite_float",
     "as_float_array",
     "complete_rows",
     "display_percentile",
@@ -210,7 +211,14 @@ def pearson_r(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
     return min(1.0, max(-1.0, r))
 
 
+def as_finite_float(value: float, name: str = "value") -> float:
+    """``value`` as a finite float; raises InvalidInputError for NaN, infinity, str, bool or non-numbers."""
+    return _finite(value, name)
+
+
 def _finite(value: float, name: str) -> float:
+    if isinstance(value, (str, bytes, bool)):
+        raise InvalidInputError(f"{name} must be a number, got {value!r}")
     try:
         number = float(value)
     except (TypeError, ValueError) as error:

@@ -25,6 +25,7 @@ from scoring.conventions import (
     DDOF_SAMPLE,
     FloatArray,
     ScoreFlag,
+    as_finite_float,
     as_float_array,
     display_t,
     round_half_up_to_int,
@@ -265,10 +266,4 @@ def _percentile_policy(table: NormTable) -> tuple[PercentileKind | None, frozens
 
 
 def _finite(value: float) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as error:
-        raise InvalidInputError("expected a number") from error
-    if not math.isfinite(number):
-        raise InvalidInputError("expected a finite number")
-    return number
+    return as_finite_float(value, "score")

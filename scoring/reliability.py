@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from scoring.conventions import DDOF_SAMPLE, FloatArray, complete_rows, pearson_r
+from scoring.conventions import DDOF_SAMPLE, FloatArray, as_finite_float, complete_rows, pearson_r
 from scoring.errors import InsufficientDataError, InvalidInputError, UndefinedStatisticError, ZeroVarianceError
 from scoring.items import Form
 from scoring.norms import sten
@@ -147,7 +147,8 @@ def feldt_interval(alpha: float, n: int, k: int, confidence: float = 0.95) -> tu
 
     Raises InvalidInputError for a non-finite alpha, n < 2, k < 2 or a confidence outside (0, 1).
     """
-    if not math.isfinite(alpha) or n < 2 or k < 2 or not 0.0 < confidence < 1.0:
+    alpha, confidence = as_finite_float(alpha, "alpha"), as_finite_float(confidence, "confidence")
+    if not (_is_count(n) and _is_count(k)) or n < 2 or k < 2 or not 0.0 < confidence < 1.0:
         raise InvalidInputError("Feldt interval needs finite alpha, n >= 2, k >= 2, 0 < confidence < 1")
     tail = (1.0 - confidence) / 2.0
     df1, df2 = n - 1, (n - 1) * (k - 1)
@@ -170,7 +171,8 @@ def spearman_brown(r: float, factor: float = 2.0) -> float:
 
     InvalidInputError: r outside [-1, 1] or factor <= 0. UndefinedStatisticError: zero denominator.
     """
-    if not (math.isfinite(r) and -1.0 <= r <= 1.0) or not (math.isfinite(factor) and factor > 0):
+    r, factor = as_finite_float(r, "r"), as_finite_float(factor, "factor")
+    if not -1.0 <= r <= 1.0 or not factor > 0:
         raise InvalidInputError(f"spearman_brown needs -1 <= r <= 1 and factor > 0, got r={r}, factor={factor}")
     denominator = 1.0 + (factor - 1.0) * r
     if denominator == 0.0:
@@ -242,7 +244,7 @@ def assign_strata(form: Form) -> tuple[str, ...]:
 
 def sem(sd: float, reliability: float) -> float:
     """SEM ``SD sqrt(1 - r_xx)`` on the metric of ``sd``; raises InvalidInputError for sd < 0 or r_xx outside [0, 1]."""
-    if not (math.isfinite(sd) and sd >= 0):
+    if not as_finite_float(sd, "sd") >= 0:
         raise InvalidInputError(f"sd must be finite and >= 0, got {sd}")
     return sd * math.sqrt(1.0 - _reliability(reliability))
 
@@ -255,8 +257,9 @@ def t_sem(reliability: float) -> float:
 def score_band(score: float, standard_error: float, confidence: float = BAND_CONFIDENCE) -> Band:
     """``score +/- z SEM`` with z 1.00, 1.645 or 1.96; raises InvalidInputError for another confidence."""
     z = _confidence_z(confidence)
-    if not (math.isfinite(score) and math.isfinite(standard_error) and standard_error >= 0):
-        raise InvalidInputError("score and SEM must be finite, SEM >= 0")
+    score, standard_error = as_finite_float(score, "score"), as_finite_float(standard_error, "SEM")
+    if standard_error < 0:
+        raise InvalidInputError("the SEM must be >= 0")
     return Band(score, score - z * standard_error, score + z * standard_error, confidence)
 
 
@@ -268,8 +271,8 @@ def t_band(t: float, reliability: float, confidence: float = BAND_CONFIDENCE) ->
 
 def classify_reliability_sample(n: int | None) -> ReliabilityStatus:
     """Whether a reliability from ``n`` attempts supports an interval; raises InvalidInputError if n < 0."""
-    if n is not None and n < 0:
-        raise InvalidInputError("n must be >= 0")
+    if n is not None and (not _is_count(n) or n < 0):
+        raise InvalidInputError("n must be an integer >= 0")
     if n is None or n < RELIABILITY_MIN_N:
         return ReliabilityStatus.NONE
     return ReliabilityStatus.PROVISIONAL if n < RELIABILITY_ESTABLISHED_N else ReliabilityStatus.ESTABLISHED
@@ -293,13 +296,19 @@ def _alpha(data: FloatArray) -> float:
     return k / (k - 1) * (1.0 - item_variances / total_variance)
 
 
+def _is_count(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 def _reliability(value: float) -> float:
-    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+    value = as_finite_float(value, "reliability")
+    if not 0.0 <= value <= 1.0:
         raise InvalidInputError(f"a reliability must lie in [0, 1], got {value}")
     return value
 
 
 def _confidence_z(confidence: float) -> float:
+    confidence = as_finite_float(confidence, "confidence")
     for level, z in CONFIDENCE_Z.items():
         if math.isclose(confidence, level, abs_tol=1e-12):
             return z
