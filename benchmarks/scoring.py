@@ -43,7 +43,7 @@ RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 HEADER = """# Benchmark results
 
 Each row is one run of a script in `benchmarks/`, appended by the script itself: the date (UTC), the
-commit it ran on (`git rev-parse --short HEAD`; `+dirty` when the tree had uncommitted changes), the
+commit it ran on (`git rev-parse --short HEAD`; `+dirty` when the measured code had uncommitted changes), the
 command, and the figure against its target from `specs/performance.md`. Rows are never edited; a new
 run adds a new row. The machines are shared and noisy, so compare rows of the same machine.
 
@@ -151,9 +151,10 @@ def run(attempts: int) -> dict[str, float]:
 
 
 def commit() -> str:
-    """The short commit, with +dirty when tracked files have uncommitted changes."""
+    """The short commit, with +dirty when scoring/ or this script has uncommitted changes."""
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--"], cwd=ROOT, capture_output=True)
+    paths = ["scoring", "benchmarks/scoring.py"]
+    dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", *paths], cwd=ROOT, capture_output=True)
     return head.stdout.strip() + ("+dirty" if dirty.returncode else "")
 
 
