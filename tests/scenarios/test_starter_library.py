@@ -52,6 +52,7 @@ PROVENANCE_DATE = "2026-11-22"
 INDICATOR = re.compile(r"(?<![A-Za-z])(CF|CP|PE|IC|CM|P[1-6]?|C[1-6]?)(?=[+\-\u2212\u00b1])")
 
 # The item plan of the guide's section 3.1: role, situation type, weights and format of every item.
+# SJT-037, a short single-best item suited to a practice slot, is an addition outside the plan.
 PLAN: dict[str, tuple[str, str, dict[str, float], str]] = {
     "SJT-001": ("client_service", "S01", {"CP": 1.0, "CF": 0.5, "P": 0.5}, "rate"),
     "SJT-002": ("it_service_desk", "S01", {"CM": 1.0, "CP": 0.5, "CF": 0.5}, "most_least"),
@@ -94,7 +95,7 @@ PLAN: dict[str, tuple[str, str, dict[str, float], str]] = {
 # What the keyed-best option does (guide 3.3): act yourself, involve a colleague, escalate, or say no /
 # hold the line. A judgment of the author, recorded here so that the balance rule can be checked.
 BEST_ACTION = {
-    "act": "001 002 003 009 014 017 019 022 023 024 025 027 031",
+    "act": "001 002 003 009 014 017 019 022 023 024 025 027 031 037",
     "involve": "007 008 010 012 021 026 028 029 030 036",
     "escalate": "011 013 015 016 018",
     "hold": "004 005 006 020 032 033 034 035",
