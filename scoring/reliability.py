@@ -22,7 +22,7 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
+from scipy import special
 
 from scoring.conventions import DDOF_SAMPLE, FloatArray, as_finite_float, complete_rows, pearson_r
 from scoring.errors import InsufficientDataError, InvalidInputError, UndefinedStatisticError, ZeroVarianceError
@@ -152,8 +152,9 @@ def feldt_interval(alpha: float, n: int, k: int, confidence: float = 0.95) -> tu
         raise InvalidInputError("Feldt interval needs finite alpha, n >= 2, k >= 2, 0 < confidence < 1")
     tail = (1.0 - confidence) / 2.0
     df1, df2 = n - 1, (n - 1) * (k - 1)
-    lower = 1.0 - (1.0 - alpha) * float(stats.f.isf(tail, df1, df2))
-    upper = 1.0 - (1.0 - alpha) * float(stats.f.isf(1.0 - tail, df1, df2))
+    # F.isf(q) = fdtri(df1, df2, 1 - q), as scipy.stats.f computes it (without importing scipy.stats).
+    lower = 1.0 - (1.0 - alpha) * float(special.fdtri(df1, df2, 1.0 - tail))
+    upper = 1.0 - (1.0 - alpha) * float(special.fdtri(df1, df2, tail))
     return lower, upper
 
 
