@@ -32,6 +32,8 @@ Choices where scoring.md is silent:
   with the continuity correction clipped at 0. Its odds ratio is above 1 when the reference group has
   the higher odds of a keyed answer. Bonferroni: an item is flagged when p < .01 / (number of items
   tested).
+- ICC(2,k) is None when every SME gives the same rating (``zero_variance``) or when the SMEs disagree
+  more than the options differ, so the formula's denominator is not positive (then ``low_sme_agreement``).
 - Response times: the median over the analysed rows with a known time.
 - Sample status: below 100 respondents the flags are shown but are not stable; 100-199 provisional;
   200 or more enough for decisions.
@@ -54,6 +56,7 @@ from scoring.errors import (
     InvalidInputError,
     RatingOutOfScaleError,
     ResponseFormatError,
+    UndefinedStatisticError,
     UnknownOptionError,
     ZeroVarianceError,
 )
@@ -308,7 +311,8 @@ def icc2k(ratings: npt.ArrayLike) -> float:
     """ICC(2,k) (two-way random, average of k raters; Shrout & Fleiss 1979) of a targets x raters matrix.
 
     Raises InvalidInputError unless 2-D and finite, InsufficientDataError below 2 targets or 2 raters,
-    ZeroVarianceError when every rating is the same.
+    ZeroVarianceError when every rating is the same, UndefinedStatisticError when the formula's
+    denominator is not positive (the raters disagree more than the targets differ).
     """
     x = as_float_array(ratings, name="ratings")
     if x.ndim != 2:
@@ -324,8 +328,10 @@ def icc2k(ratings: npt.ArrayLike) -> float:
     ms_cols = ss_cols / (k - 1)
     ms_error = max(0.0, ss_error) / ((n - 1) * (k - 1))
     denominator = ms_rows + (ms_cols - ms_error) / n
+    if ss_rows == 0.0 and ss_cols == 0.0 and ss_error <= 0.0:
+        raise ZeroVarianceError("ICC(2,k) is undefined when every rating is the same")
     if denominator <= 0.0:
-        raise ZeroVarianceError("ICC(2,k) is undefined when the targets do not vary")
+        raise UndefinedStatisticError("ICC(2,k) is undefined: the raters disagree more than the targets differ")
     return float((ms_rows - ms_error) / denominator)
 
 
@@ -554,6 +560,8 @@ def _item_statistics(
             agreement = icc2k(entry.sme_ratings)
         except ZeroVarianceError:
             undefined_because("icc2k", ItemFlag.ZERO_VARIANCE)
+        except UndefinedStatisticError:
+            undefined_because("icc2k", ItemFlag.LOW_SME_AGREEMENT)
         except InsufficientDataError:
             undefined_because("icc2k", ItemFlag.TOO_FEW_RESPONDENTS)
         if agreement is not None and agreement < ICC_MIN:
