@@ -160,7 +160,7 @@ def _demo_assessment(agency: Agency, now: datetime) -> None:
         position=None, client=client, title=DEMO_POSITION[1], responsibilities=DEMO_RESPONSIBILITIES, by=admin, now=now
     )
     usable = [v for v in assessments.usable_versions(agency.id) if v.status is Status.OPERATIONAL]
-    chosen = _pick(usable)
+    chosen = _pick([v for v in usable if v.response_format.value != "single_best"])
     if not chosen:
         return
     assessment = assessments.create_assessment(position, DEMO_ASSESSMENT, by=admin, now=now)

@@ -134,8 +134,11 @@ def scenario_form_class(competencies: list[Competency], with_code: bool) -> type
             filters=[strip],
             validators=[DataRequired("Options A to C are required.") if required else Optional(), Length(max=600)],
         )
-        attrs[f"rationale_{label}"] = StringField(
-            f"Why option {label} is more or less effective", filters=[strip], validators=[Optional(), Length(max=600)]
+        attrs[f"rationale_{label}"] = TextAreaField(
+            f"Why option {label} is more or less effective",
+            filters=[strip],
+            validators=[Optional(), Length(max=600)],
+            render_kw={"rows": 2},
         )
     for competency in competencies:
         attrs[f"weight_{competency.code}"] = DecimalField(
@@ -152,8 +155,8 @@ class KeyForm(FlaskForm):
         "Experts' ratings",
         validators=[DataRequired("Enter at least one expert's ratings."), Length(max=20000)],
         description=(
-            "One line per expert: a name, then a rating from 1 to 6 for each option in order, separated by commas. "
-            "For example: Expert 1, 6, 3, 1, 2, 3"
+            "One line per expert: a name, then a rating from 1 to 6 for each option in order (A, B, C...), "
+            "separated by commas. For example, for four options: Expert 1, 6, 3, 1, 2"
         ),
     )
 

@@ -166,15 +166,22 @@ def check_document(
         )
         return report
     validator = Draft202012Validator(schema(), format_checker=FormatChecker())
+    misshapen: set[int] = set()
     for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
         path = tuple(error.absolute_path)
         report.add(_path_text(path), _line_of(lines, path), _plain(error))
-    if not report.ok:
+        if len(path) >= 2 and path[0] == "scenarios" and isinstance(path[1], int):
+            misshapen.add(path[1])
+        else:
+            misshapen.add(-1)  # the document itself is wrong: nothing more can be checked
+    if -1 in misshapen:
         return report
     competencies = {c.code for c in services.competencies_of(agency_id)}
     existing = set(db.session.scalars(select(Scenario.code).where(Scenario.agency_id == agency_id)))
     seen: dict[str, int] = {}
     for index, item in enumerate(data["scenarios"]):
+        if index in misshapen:
+            continue  # its shape errors are reported; the rules below need a well-formed scenario
         base = ("scenarios", index)
 
         def add(rel: tuple[Any, ...], message: str, base: tuple[Any, ...] = base) -> None:

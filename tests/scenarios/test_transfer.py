@@ -200,3 +200,16 @@ def test_exports_validate_against_the_schema(agency):
         text = transfer.export_bank(scenarios, kind, now=utcnow())
         doc = json.loads(text) if kind == "json" else yaml.safe_load(text)
         assert list(Draft202012Validator(transfer.schema()).iter_errors(transfer._normalise(doc))) == []
+
+
+def test_rule_errors_are_reported_beside_shape_errors_of_other_scenarios(agency):
+    doc = load(GOOD)
+    broken = json.loads(json.dumps(doc["scenarios"][0]))
+    del broken["stem"]
+    unknown = json.loads(json.dumps(doc["scenarios"][0]))
+    unknown["id"] = "IMP-2"
+    unknown["competency_weights"] = {"charisma": 1.0}
+    doc["scenarios"] = [broken, unknown]
+    messages = [str(e) for e in check(agency, yaml.safe_dump(doc)).errors]
+    assert any("scenarios[0]" in m and "'stem' is missing" in m for m in messages), messages
+    assert any("scenarios[1].competency_weights.charisma" in m for m in messages), messages
