@@ -78,7 +78,7 @@ def test_a_recruiter_writes_keys_and_publishes_a_scenario_then_builds_and_previe
     b, page = browser_page, browser_page.page
     heading = page.get_by_role("heading", level=1)
     nav = page.get_by_role("navigation", name="Main")
-    flash = page.get_by_role("status")
+    flash = page.locator(".flashes")  # successes are role=status, errors role=alert
     b.goto("/login")
     b.sign_in(tenant_a.recruiter["email"])
 
