@@ -248,6 +248,28 @@ def test_a6_option_endorsement_and_point_biserial_match_scipy() -> None:
     assert item.option("A", "best").keyed
 
 
+@pytest.mark.parametrize("seed", [31, 32, 33])
+def test_a6_point_biserial_matches_scipy_on_random_data(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 250
+    ability = rng.normal(size=n)
+    logits = np.column_stack([ability, 0.3 * ability, np.zeros(n), -0.5 * ability])
+    weights = np.exp(logits + rng.gumbel(size=(n, 4)))
+    choices = ["ABCD"[j] for j in weights.argmax(axis=1)]
+    matrix = np.column_stack(
+        [[1.0 if c == "A" else 0.0 for c in choices], random_pomps(seed, n, 3) * 0.5 + 0.5 * (ability[:, None] > 0)]
+    )
+    responses = tuple(SingleBestResponse(c) for c in choices)
+    items = [ItemResponses(single_best("S"), responses), *bare([rate(f"F{i}") for i in range(3)])]
+    item = analyze_items(matrix, items).item("S")
+    rest = matrix.sum(axis=1) - matrix[:, 0]
+    for option in "ABCD":
+        chosen = np.array([c == option for c in choices], dtype=float)
+        expected = stats.pointbiserialr(chosen, rest).statistic
+        assert item.option(option, "best").rest_r == pytest.approx(float(expected), abs=1e-12)
+        assert item.option(option, "best").endorsement == pytest.approx(chosen.mean(), abs=1e-15)
+
+
 def test_a6_option_flags_non_functioning_and_key_check() -> None:
     matrix, items = pick_data()
     item = analyze_items(matrix, items).item("S")
