@@ -586,6 +586,8 @@ def _item_statistics(
                 mh = mantel_haenszel(p[both], in_focal[both], strata[both])
             except InsufficientDataError:
                 undefined_because("mh_p", ItemFlag.TOO_FEW_RESPONDENTS)
+            if mh is not None and mh.odds_ratio is None:
+                undefined_because("mh_odds_ratio", ItemFlag.ZERO_VARIANCE)
 
     median_seconds: float | None = None
     if entry.seconds is not None:
