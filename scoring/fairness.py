@@ -40,7 +40,7 @@ from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
+from scipy import special
 
 from scoring.conventions import DDOF_SAMPLE, FloatArray, as_float_array, round_half_up
 from scoring.errors import InsufficientDataError, InvalidInputError, UndefinedStatisticError, ZeroVarianceError
@@ -343,14 +343,13 @@ def compare_two_groups(
     impact_ratio = sr1 / sr2 if s2 else None
     if impact_ratio is not None and 5 * s1 * n2 < 4 * s2 * n1:
         flags.append(FairnessFlag.BELOW_FOUR_FIFTHS)
-    z_d_p = None if z_d is None else float(2 * stats.norm.sf(abs(z_d)))
+    z_d_p = None if z_d is None else float(2 * special.ndtr(-abs(z_d)))
     if z_d is not None and abs(z_d) > Z_CRITICAL:
         flags.append(FairnessFlag.Z_D_SIGNIFICANT)
     if z_ir is not None and abs(z_ir) > Z_CRITICAL:
         flags.append(FairnessFlag.Z_IR_SIGNIFICANT)
 
-    fisher = stats.fisher_exact([[s1, n1 - s1], [s2, n2 - s2]], alternative="two-sided")
-    fisher_p = min(1.0, float(fisher.pvalue))
+    fisher_p = _fisher_p(s1, n1, s2, n2)
     odds_ratio = _odds_ratio(s1, n1 - s1, s2, n2 - s2)
     if odds_ratio is None:
         flags.append(FairnessFlag.ODDS_RATIO_UNDEFINED)
@@ -473,7 +472,7 @@ def forecast_impact_ratio(d: float, majority_rate: float) -> float:
         raise InvalidInputError("d must be finite")
     if not 0.0 < rate < 1.0:
         raise InvalidInputError(f"the majority selection rate must lie strictly between 0 and 1, got {rate}")
-    return float(stats.norm.sf(stats.norm.isf(rate) + effect)) / rate
+    return float(special.ndtr(special.ndtri(rate) - effect)) / rate
 
 
 def standardized_mean_difference(first: npt.ArrayLike, second: npt.ArrayLike) -> float:
@@ -661,6 +660,13 @@ def _audit_table(
     return rows
 
 
+def _fisher_p(s1: int, n1: int, s2: int, n2: int) -> float:
+    # scipy.stats is imported on first use: importing it up front doubles the scoring package's import time.
+    from scipy.stats import fisher_exact
+
+    return min(1.0, float(fisher_exact([[s1, n1 - s1], [s2, n2 - s2]], alternative="two-sided").pvalue))
+
+
 def _highest_rate(groups: Sequence[GroupCount]) -> GroupCount | None:
     best: GroupCount | None = None
     for g in groups:
@@ -680,7 +686,9 @@ def _boschloo_p(s1: int, n1: int, s2: int, n2: int, max_n: int) -> float | None:
         return None
     if s1 + s2 in (0, n1 + n2):
         return 1.0  # one margin is empty: every table is the observed one
-    result = stats.boschloo_exact([[s1, s2], [n1 - s1, n2 - s2]], alternative="two-sided")
+    from scipy.stats import boschloo_exact  # imported on first use, as in _fisher_p
+
+    result = boschloo_exact([[s1, s2], [n1 - s1, n2 - s2]], alternative="two-sided")
     p = float(result.pvalue)
     if not math.isfinite(p):
         raise UndefinedStatisticError(f"Boschloo's test is undefined for {s1}/{n1} against {s2}/{n2}")

@@ -48,7 +48,7 @@ from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
+from scipy import special
 
 from scoring.conventions import FloatArray, as_float_array, pearson_r, round_half_up_to_int
 from scoring.errors import (
@@ -376,7 +376,7 @@ def mantel_haenszel(correct: npt.ArrayLike, is_focal: npt.ArrayLike, strata: npt
     statistic = max(0.0, abs(observed - expected) - 0.5) ** 2 / variance
     return MantelHaenszel(
         statistic=statistic,
-        p_value=float(stats.chi2.sf(statistic, 1)),
+        p_value=float(special.chdtrc(1, statistic)),
         odds_ratio=numerator / denominator if denominator > 0.0 else None,
         strata_used=used,
     )
@@ -716,7 +716,9 @@ def _group_weights(total: FloatArray, size: int) -> FloatArray:
 
 
 def _strata(total: FloatArray, n_strata: int) -> npt.NDArray[np.int64]:
-    ranks: FloatArray = np.asarray(stats.rankdata(total, method="average"), dtype=np.float64)
+    _, inverse, counts = np.unique(total, return_inverse=True, return_counts=True)
+    below = np.cumsum(counts) - counts
+    ranks: FloatArray = (below + (counts + 1) / 2.0)[inverse].astype(np.float64)  # average ranks, 1-based
     layer: npt.NDArray[np.int64] = np.minimum(n_strata - 1, np.floor((ranks - 0.5) / total.size * n_strata)).astype(
         np.int64
     )
