@@ -56,6 +56,7 @@ __all__ = [
     "RACE_ETHNICITY_NOTE",
     "SEX_CATEGORIES",
     "SIGNIFICANCE_LEVEL",
+    "UNKNOWN_CATEGORY",
     "Z_CRITICAL",
     "AuditRow",
     "FairnessFlag",
