@@ -13,7 +13,18 @@ import pytest
 import scoring
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = ["errors", "conventions", "items", "rules", "competencies", "norms", "reliability", "batch"]
+MODULES = [
+    "errors",
+    "conventions",
+    "items",
+    "rules",
+    "competencies",
+    "norms",
+    "reliability",
+    "batch",
+    "item_analysis",
+    "fairness",
+]
 
 
 def test_every_exported_name_exists():
