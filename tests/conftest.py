@@ -275,7 +275,9 @@ def make_scenario(
         stem=stem,
         instruction=Instruction.SHOULD_DO,
         response_format=ResponseFormat(response_format),
-        options=tuple(bank.OptionInput(label, text, f"Rationale {label}") for label, text in zip("ABCD", OPTIONS)),
+        options=tuple(
+            bank.OptionInput(label, text, f"Rationale {label}") for label, text in zip("ABCD", OPTIONS, strict=True)
+        ),
         weights=weights,
         provenance_author="Test author",
         provenance_source="A late pay change without approval",
@@ -285,7 +287,7 @@ def make_scenario(
     scenario = bank.create_scenario(agency, code, data, by=None, now=now)
     bank.set_ratings(
         scenario.latest,
-        {label: [("Author", value)] for label, value in zip("ABCD", key)},
+        {label: [("Author", value)] for label, value in zip("ABCD", key, strict=True)},
         KeyType.PROVISIONAL_SINGLE_AUTHOR,
         by=None,
         now=now,

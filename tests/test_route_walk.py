@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from accounts.access import AccessPolicy, policy_of
 from accounts.models import ADMIN_ONLY, STAFF_ROLES, Agency, AuditEvent, Client, Role, User
-from database import db
 from assessments.models import Assessment, AssessmentItem
+from database import db
 from mailer import EmailMessage
 from positions.models import Position
 from scenarios.models import Competency, Scenario, ScenarioVersion
