@@ -56,6 +56,7 @@ def configure_extensions(app: Flask) -> None:
 def configure_blueprints(app: Flask) -> None:
     from accounts.admin_views import bp as admin_bp
     from accounts.views import bp as accounts_bp
+    from assessments.take_views import bp as take_bp
     from assessments.views import bp as assessments_bp
     from health import bp as health_bp
     from positions.views import bp as positions_bp
@@ -67,6 +68,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(scenarios_bp)
     app.register_blueprint(positions_bp)
     app.register_blueprint(assessments_bp)
+    app.register_blueprint(take_bp)
 
 
 def configure_access_default_deny(app: Flask) -> None:

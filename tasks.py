@@ -105,6 +105,23 @@ def sweep_outbox_task() -> int:
     return len(due)
 
 
+@huey.periodic_task(crontab(minute="*"))
+@_with_app_context
+def finalise_attempts_task() -> int:
+    """Every minute: submit and score attempts whose deadline has passed (a request may do it first)."""
+    from assessments.delivery import overdue_attempts, submit
+    from assessments.models import Attempt
+    from database import unit_of_work
+
+    now = utcnow()
+    done = 0
+    for attempt_id in overdue_attempts(now):
+        with unit_of_work():
+            attempt = db.session.get_one(Attempt, attempt_id)
+            done += submit(attempt, now, by="deadline")
+    return done
+
+
 def queue_status(now: datetime) -> dict[str, Any]:
     """Whether the queue's storage answers, how many tasks wait, and when a consumer last swept."""
     try:

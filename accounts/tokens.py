@@ -17,6 +17,9 @@ class Purpose:
 
 PASSWORD_RESET = Purpose("password-reset-v1", 30 * 60)
 ACCOUNT_SETUP = Purpose("account-setup-v1", 72 * 3600)
+# The longest invitation (60 days) plus the longest attempt (240 minutes + 50% extra time) and a grace;
+# the database's expiry, status and token version decide the rest.
+INVITATION = Purpose("invitation-v1", 60 * 86400 + 6 * 3600 + 15 * 60)
 
 
 class InvalidToken(Exception):

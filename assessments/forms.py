@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    EmailField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -12,7 +13,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from accounts.forms import strip
 from scenarios.forms import RULE_CHOICES
@@ -63,4 +64,19 @@ class ItemActionForm(FlaskForm):
 
 
 class PublishAssessmentForm(FlaskForm):
+    pass
+
+
+class InviteForm(FlaskForm):
+    name = StringField(
+        "Candidate's name", filters=[strip], validators=[DataRequired("Enter the name."), Length(max=120)]
+    )
+    email = EmailField(
+        "Candidate's email",
+        filters=[strip],
+        validators=[DataRequired("Enter the email address."), Email("Enter a valid email address."), Length(max=254)],
+    )
+
+
+class InvitationActionForm(FlaskForm):
     pass

@@ -11,7 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
 from accounts.models import Scope
+from candidates.models import Candidate
 from database import Base, Model, PublicIdMixin
+from mailer import EmailMessage
 from positions.models import Position
 from scenarios.models import Competency, ScenarioVersion
 
@@ -61,6 +63,8 @@ class Assessment(PublicIdMixin, Model):
         back_populates="assessment", order_by="AssessmentItem.position", cascade="all, delete-orphan"
     )
     reported: Mapped[list[Competency]] = relationship(secondary=reported_competency, order_by=Competency.position)
+    # How long an invitation to this assessment stays open (days).
+    invitation_days: Mapped[int] = mapped_column(Integer, nullable=False, default=7)
 
     __table_args__ = (
         CheckConstraint("time_limit_minutes IS NULL OR time_limit_minutes BETWEEN 1 AND 240", name="time_limit"),
@@ -94,3 +98,139 @@ class AssessmentItem(PublicIdMixin, Model):
     version: Mapped[ScenarioVersion] = relationship()
 
     __table_args__ = (UniqueConstraint("assessment_id", "version_id"),)
+
+
+class InvitationStatus(enum.StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERY_FAILED = "delivery failed"
+    STARTED = "started"
+    SUBMITTED = "submitted"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+class Invitation(PublicIdMixin, Model):
+    """A candidate's invitation to one assessment. The emailed link signs its public id and token version."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"), nullable=False, index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), nullable=False)
+    assessment_id: Mapped[int] = mapped_column(
+        ForeignKey("assessment.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    candidate_id: Mapped[int] = mapped_column(
+        ForeignKey("candidate.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    # Bumped by a resend or a revoke: every earlier link stops working.
+    token_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    email_message_id: Mapped[int | None] = mapped_column(ForeignKey("email_message.id", ondelete="SET NULL"))
+    expires_at: Mapped[datetime] = mapped_column(nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    consent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Self-declared extra time (0, 25 or 50 percent); never shown to the client.
+    extra_time_percent: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_at: Mapped[datetime] = mapped_column(nullable=False)
+
+    assessment: Mapped[Assessment] = relationship()
+    candidate: Mapped[Candidate] = relationship()
+    email_message: Mapped[EmailMessage | None] = relationship()
+    attempt: Mapped[Attempt | None] = relationship(back_populates="invitation", uselist=False)
+
+    __table_args__ = (
+        UniqueConstraint("assessment_id", "candidate_id"),
+        CheckConstraint("extra_time_percent IN (0, 25, 50)", name="extra_time"),
+    )
+
+    @classmethod
+    def scope_criteria(cls, scope: Scope) -> list[ColumnElement[bool]]:
+        criteria = [cls.agency_id == scope.agency_id]
+        if scope.client_id is not None:
+            criteria.append(cls.client_id == scope.client_id)
+        return criteria
+
+    def status(self, now: datetime) -> InvitationStatus:
+        """Where the invitation stands now: revoked, submitted, started, expired, or its email's delivery."""
+        if self.revoked_at is not None:
+            return InvitationStatus.REVOKED
+        if self.attempt is not None:
+            return InvitationStatus.SUBMITTED if self.attempt.submitted_at else InvitationStatus.STARTED
+        if now >= self.expires_at:
+            return InvitationStatus.EXPIRED
+        email = self.email_message
+        if email is not None and email.status.value == "sent":
+            return InvitationStatus.SENT
+        if email is not None and email.status.value == "failed":
+            return InvitationStatus.DELIVERY_FAILED
+        return InvitationStatus.QUEUED
+
+
+class Attempt(PublicIdMixin, Model):
+    """A candidate's sitting of an assessment: the deadline is set once, on the server, at start."""
+
+    __tablename__ = "attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(
+        ForeignKey("invitation.id", ondelete="CASCADE"), nullable=False, unique=True
+    )
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"), nullable=False, index=True)
+    started_at: Mapped[datetime] = mapped_column(nullable=False)
+    deadline: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+    submitted_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    finalised_by: Mapped[str | None] = mapped_column(String(16), nullable=True)  # candidate | deadline
+    # The order of the scored items for this candidate (scenario version ids), fixed at start.
+    item_order: Mapped[list[int]] = mapped_column(JSON, nullable=False)
+
+    invitation: Mapped[Invitation] = relationship(back_populates="attempt")
+    answers: Mapped[list[Answer]] = relationship(back_populates="attempt", cascade="all, delete-orphan")
+
+    @classmethod
+    def scope_criteria(cls, scope: Scope) -> list[ColumnElement[bool]]:
+        return [cls.agency_id == scope.agency_id]
+
+
+class Answer(Model):
+    """The latest saved answer to one item of an attempt, with its revision."""
+
+    __tablename__ = "answer"
+
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"), primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("scenario_version.id", ondelete="RESTRICT"), primary_key=True)
+    answer: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    revision: Mapped[int] = mapped_column(Integer, nullable=False)
+    saved_at: Mapped[datetime] = mapped_column(nullable=False)
+
+    attempt: Mapped[Attempt] = relationship(back_populates="answers")
+
+
+class AnswerEvent(Model):
+    """Every accepted save, append-only: the record for a dispute ("my answer was lost")."""
+
+    __tablename__ = "answer_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"), nullable=False, index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("scenario_version.id", ondelete="RESTRICT"), nullable=False)
+    revision: Mapped[int] = mapped_column(Integer, nullable=False)
+    answer: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    saved_at: Mapped[datetime] = mapped_column(nullable=False)
+    channel: Mapped[str] = mapped_column(String(16), nullable=False)  # autosave | form
+
+
+class AttemptResult(Model):
+    """The scores of a submitted attempt under one algorithm version: computed once, never overwritten."""
+
+    __tablename__ = "attempt_result"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"), nullable=False)
+    algorithm_version: Mapped[str] = mapped_column(String(16), nullable=False)
+    overall_pomp: Mapped[float | None] = mapped_column(nullable=True)
+    # Item, competency and key-version detail, as the scoring adapter returned it.
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    computed_at: Mapped[datetime] = mapped_column(nullable=False)
+
+    __table_args__ = (UniqueConstraint("attempt_id", "algorithm_version"),)

@@ -9,9 +9,16 @@ from wtforms import SelectChoice
 
 from accounts.access import access, current_scope, get_scoped_or_404, scoped_select
 from accounts.models import STAFF_ROLES
-from assessments import services
-from assessments.forms import ItemActionForm, NewAssessmentForm, PublishAssessmentForm, SettingsForm
-from assessments.models import Assessment
+from assessments import invitations, services
+from assessments.forms import (
+    InvitationActionForm,
+    InviteForm,
+    ItemActionForm,
+    NewAssessmentForm,
+    PublishAssessmentForm,
+    SettingsForm,
+)
+from assessments.models import Assessment, Invitation
 from database import db, unit_of_work, utcnow
 from positions.models import Position
 from scenarios import queries as bank_queries
@@ -72,7 +79,12 @@ def _settings_form(assessment: Assessment, usable: list[ScenarioVersion]) -> Set
     return form
 
 
-def _page(assessment: Assessment, settings_form: SettingsForm | None = None, status: int = 200) -> tuple[str, int]:
+def _page(
+    assessment: Assessment,
+    settings_form: SettingsForm | None = None,
+    status: int = 200,
+    invite_form: InviteForm | None = None,
+) -> tuple[str, int]:
     usable = services.usable_versions(assessment.agency_id)
     in_use = {i.version.scenario_id for i in assessment.items}
     if assessment.practice_version:
@@ -100,7 +112,22 @@ def _page(assessment: Assessment, settings_form: SettingsForm | None = None, sta
         competencies=bank_queries.competencies(current_scope()),
         filters={"role": role, "competency": competency, "q": q},
         rule_for=services.rule_for,
+        invite_form=invite_form or InviteForm(),
+        invitation_form=InvitationActionForm(),
+        invitations=_invitations(assessment),
+        counts=invitations.counts(_invitations(assessment), utcnow()),
+        now=utcnow(),
     ), status
+
+
+def _invitations(assessment: Assessment) -> list[Invitation]:
+    return list(
+        db.session.scalars(
+            scoped_select(Invitation, current_scope())
+            .where(Invitation.assessment_id == assessment.id)
+            .order_by(Invitation.created_at.desc())
+        )
+    )
 
 
 @bp.get("/<public_id>")
@@ -197,3 +224,46 @@ def preview(public_id: str) -> str:
     practice = candidate_item(assessment.practice_version, ref="practice") if assessment.practice_version else None
     items = [candidate_item(i.version, ref=f"item{n}") for n, i in enumerate(assessment.items, start=1)]
     return render_template("assessments/preview.html", assessment=assessment, practice=practice, items=items)
+
+
+@bp.post("/<public_id>/invitations")
+@access(roles=STAFF_ROLES, owns=Assessment)
+def invite(public_id: str) -> Response | tuple[str, int]:
+    assessment = get_scoped_or_404(Assessment, public_id)
+    form = InviteForm()
+    if not form.validate_on_submit():
+        return _page(assessment, status=422, invite_form=form)
+    try:
+        with unit_of_work():
+            invitations.invite(
+                assessment, name=form.name.data or "", email=form.email.data or "", by=current_user, now=utcnow()
+            )
+    except invitations.InvitationError as exc:
+        form.email.errors = [str(exc)]
+        return _page(assessment, status=422, invite_form=form)
+    flash("Invitation queued. The email goes out in a moment.", "success")
+    return redirect(url_for("assessments.detail", public_id=public_id, _anchor="invitations"))
+
+
+@bp.post("/invitations/<public_id>/<action>")
+@access(roles=STAFF_ROLES, owns=Invitation)
+def invitation_action(public_id: str, action: str) -> Response:
+    invitation = get_scoped_or_404(Invitation, public_id)
+    if action not in ("resend", "revoke"):
+        abort(404)
+    if not InvitationActionForm().validate_on_submit():
+        abort(400)
+    try:
+        with unit_of_work():
+            if action == "resend":
+                invitations.resend(invitation, by=current_user, now=utcnow())
+            else:
+                invitations.revoke(invitation, by=current_user, now=utcnow())
+    except invitations.InvitationError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(
+            "A new link is on its way; the old one no longer works." if action == "resend" else "Invitation revoked.",
+            "success",
+        )
+    return redirect(url_for("assessments.detail", public_id=invitation.assessment.public_id, _anchor="invitations"))

@@ -105,7 +105,17 @@ def blockers(item: ItemDraft) -> list[Check]:
             )
         )
     ordered = ordered_keys(item)
-    if item.response_format in PICK_FORMATS and len(ordered) >= 2 and ordered[0].value == ordered[1].value:
+    if len(ordered) >= 2 and ordered[0].value == ordered[-1].value:
+        found.append(
+            Check(
+                "key_flat",
+                False,
+                "Every option has the same key value, so the item cannot tell answers apart.",
+                "1.4, A1",
+                True,
+            )
+        )
+    elif item.response_format in PICK_FORMATS and len(ordered) >= 2 and ordered[0].value == ordered[1].value:
         found.append(
             Check(
                 "best_tie",

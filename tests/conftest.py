@@ -233,6 +233,7 @@ class Tenant:
     scenario_id: str = ""
     position_id: str = ""
     assessment_id: str = ""
+    invitation_id: str = ""
     secrets: list[str] = field(default_factory=list)
 
 
@@ -360,6 +361,29 @@ def build_tenant(app: Flask, label: str, suffix: str | None = None) -> Tenant:
         admin = db.session.scalar(select(User).where(User.public_id == people[Role.ADMIN]["public_id"]))
         assessment = assessments.create_assessment(position, f"{label} Assessment{tag}", by=admin, now=now)
         assessments.add_item(assessment, scenario.latest, by=admin, now=now)
+        from datetime import timedelta
+
+        from assessments.models import Invitation
+        from candidates.models import Candidate
+
+        candidate = Candidate(
+            agency_id=agency.id,
+            name=f"{label} Candidate{tag}",
+            email=f"candidate{dash}@{label.lower()}.example",
+            created_at=now,
+        )
+        invitation = Invitation(
+            agency_id=agency.id,
+            client_id=client.id,
+            assessment=assessment,
+            candidate=candidate,
+            token_version=1,
+            expires_at=now + timedelta(days=7),
+            extra_time_percent=0,
+            created_at=now,
+        )
+        db.session.add(invitation)
+        db.session.flush()
         message = queue_email(
             to=f"someone{dash}@{label.lower()}.example",
             template="password_reset",
@@ -380,6 +404,7 @@ def build_tenant(app: Flask, label: str, suffix: str | None = None) -> Tenant:
         scenario_id=scenario.public_id,
         position_id=position.public_id,
         assessment_id=assessment.public_id,
+        invitation_id=invitation.public_id,
     )
     tenant.secrets = [
         competency.name,
@@ -390,6 +415,9 @@ def build_tenant(app: Flask, label: str, suffix: str | None = None) -> Tenant:
         tenant.scenario_id,
         tenant.position_id,
         tenant.assessment_id,
+        tenant.invitation_id,
+        candidate.name,
+        candidate.email,
         tenant.agency_name,
         tenant.client_name,
         *(p[k] for p in (tenant.admin, tenant.recruiter, tenant.client_user) for k in ("email", "name", "public_id")),

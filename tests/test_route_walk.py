@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from accounts.access import AccessPolicy, policy_of
 from accounts.models import ADMIN_ONLY, STAFF_ROLES, Agency, AuditEvent, Client, Role, User
-from assessments.models import Assessment, AssessmentItem
+from assessments.models import Assessment, AssessmentItem, Invitation
 from database import db
 from mailer import EmailMessage
 from positions.models import Position
@@ -24,7 +24,7 @@ from scenarios.models import Competency, Scenario, ScenarioVersion
 from tests.conftest import Tenant, build_tenant, sign_in
 
 ACTORS = ("anonymous", "client_user", "recruiter", "admin")
-OWNED = (User, Client, EmailMessage, Competency, Scenario, Position, Assessment)
+OWNED = (User, Client, EmailMessage, Competency, Scenario, Position, Assessment, Invitation)
 SKIP_METHODS = {"HEAD", "OPTIONS"}
 
 
@@ -43,6 +43,7 @@ class World:
             Scenario: tenant.scenario_id,
             Position: tenant.position_id,
             Assessment: tenant.assessment_id,
+            Invitation: tenant.invitation_id,
         }.get(model)  # type: ignore[arg-type]
 
 
@@ -116,6 +117,7 @@ def snapshot(app: Flask, tenant: Tenant) -> list[Any]:
                 (Scenario, (Scenario.public_id, Scenario.code)),
                 (Position, (Position.public_id, Position.title, Position.responsibilities)),
                 (Assessment, (Assessment.public_id, Assessment.title, Assessment.status, Assessment.instructions)),
+                (Invitation, (Invitation.public_id, Invitation.token_version, Invitation.revoked_at)),
             )
         ]
         items = db.session.execute(

@@ -238,3 +238,12 @@ def test_competencies_can_be_added_and_edited(agency):
             agency, services.CompetencyInput("tact", "Tact again", "x", ""), competency=None, by=None, now=utcnow()
         )
     assert db.session.scalar(select(db.func.count()).select_from(Competency).where(Competency.code == "tact")) == 1
+
+
+def test_a_flat_key_blocks_publishing_in_every_format(agency):
+    with unit_of_work():
+        scenario = make_scenario(
+            agency, "FLAT-1", weights={"professionalism": 1.0}, key=(3.0, 3.0, 3.0, 3.0), status=None
+        )
+    with pytest.raises(services.PublishBlocked, match="same key value"), unit_of_work():
+        services.publish(scenario.latest, Status.OPERATIONAL, by=None, now=utcnow())

@@ -1,0 +1,255 @@
+"""The candidate's side: links, consent, starting, saving answers, submitting, the server-side deadline.
+
+Every rule is enforced here, on the server, with the time passed in: the deadline is set once at
+start, every save and the submission are refused after it (with a small grace for latency), a save
+carries the revision it was based on, and a submission happens exactly once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from accounts import tokens
+from assessments import scoring_adapter
+from assessments.models import Answer, AnswerEvent, Assessment, Attempt, AttemptResult, Invitation, InvitationStatus
+from database import db
+from scenarios.models import ScenarioVersion
+
+GRACE = timedelta(seconds=15)
+EXTRA_TIME_CHOICES = (0, 25, 50)
+
+
+class LinkInvalid(Exception):
+    """The link is tampered with, expired, revoked, superseded or unknown: one answer for all."""
+
+
+class DeliveryError(Exception):
+    """The candidate's request cannot be accepted; the message is safe to show."""
+
+
+class TimeOver(DeliveryError):
+    """The deadline has passed."""
+
+
+class AlreadySubmitted(DeliveryError):
+    """The test was submitted; nothing more can change."""
+
+
+class StaleAnswer(DeliveryError):
+    """The answer was changed elsewhere (another tab or device) since this page loaded."""
+
+    def __init__(self, current: Answer) -> None:
+        super().__init__("This answer was changed in another window. Reload the page to see the latest answer.")
+        self.current = current
+
+
+def invitation_for_token(token: str, now: datetime) -> Invitation:
+    """The live invitation a link names. Raises LinkInvalid for every kind of failure alike."""
+    try:
+        payload = tokens.read(tokens.INVITATION, token)
+    except tokens.InvalidToken:
+        raise LinkInvalid from None
+    return invitation_for(str(payload.get("i")), payload.get("v"), now)
+
+
+def invitation_for(public_id: str, version: object, now: datetime) -> Invitation:
+    """The invitation with this public id and token version, unless revoked or expired before it started."""
+    invitation = db.session.scalar(select(Invitation).where(Invitation.public_id == public_id))
+    if invitation is None or invitation.token_version != version or invitation.revoked_at is not None:
+        raise LinkInvalid
+    if invitation.attempt is None and now >= invitation.expires_at:
+        raise LinkInvalid
+    return invitation
+
+
+def record_consent(invitation: Invitation, extra_time_percent: int, now: datetime) -> None:
+    """Record the candidate's consent, and their private request for extra time (before starting only)."""
+    if extra_time_percent not in EXTRA_TIME_CHOICES:
+        raise DeliveryError("Choose no extra time, 25% or 50%.")
+    if invitation.attempt is None:
+        invitation.extra_time_percent = extra_time_percent
+    if invitation.consent_at is None:
+        invitation.consent_at = now
+
+
+def scored_versions(assessment: Assessment) -> list[ScenarioVersion]:
+    return [item.version for item in assessment.items]
+
+
+def start_attempt(invitation: Invitation, now: datetime) -> Attempt:
+    """Start the timed test once; starting again returns the same attempt with the same deadline."""
+    if invitation.attempt is not None:
+        return invitation.attempt
+    if invitation.consent_at is None:
+        raise DeliveryError("Please read the information and agree before you start.")
+    if now >= invitation.expires_at:
+        raise LinkInvalid
+    assessment = invitation.assessment
+    order = [v.id for v in scored_versions(assessment)]
+    if assessment.randomize_order:
+        random.Random(invitation.public_id).shuffle(order)  # a fixed order per candidate, not a secret
+    deadline = None
+    if assessment.time_limit_minutes:
+        minutes = assessment.time_limit_minutes * (100 + invitation.extra_time_percent) / 100
+        deadline = now + timedelta(minutes=minutes)
+    attempt = Attempt(
+        invitation=invitation, agency_id=invitation.agency_id, started_at=now, deadline=deadline, item_order=order
+    )
+    db.session.add(attempt)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:  # another tab started it at the same moment
+        db.session.refresh(invitation)
+        if invitation.attempt is None:
+            raise
+        return invitation.attempt
+    return attempt
+
+
+def is_open(attempt: Attempt, now: datetime) -> bool:
+    """True while answers can still be saved."""
+    return attempt.submitted_at is None and (attempt.deadline is None or now <= attempt.deadline + GRACE)
+
+
+def seconds_left(attempt: Attempt, now: datetime) -> int | None:
+    if attempt.deadline is None:
+        return None
+    return max(0, int((attempt.deadline - now).total_seconds()))
+
+
+def item_version(attempt: Attempt, number: int) -> ScenarioVersion | None:
+    """The attempt's n-th item (1-based), or None."""
+    if not 1 <= number <= len(attempt.item_order):
+        return None
+    return db.session.get(ScenarioVersion, attempt.item_order[number - 1])
+
+
+def answers_of(attempt: Attempt) -> dict[int, Answer]:
+    return {a.version_id: a for a in attempt.answers}
+
+
+def save_answer(attempt: Attempt, version_id: int, answer: Any, revision: int, now: datetime, channel: str) -> Answer:
+    """Save one answer if it is valid, in time, for an item of this attempt, and based on the latest revision.
+
+    Raises AlreadySubmitted, TimeOver, DeliveryError (an item outside the attempt),
+    scoring_adapter.InvalidAnswer, or StaleAnswer.
+    """
+    if attempt.submitted_at is not None:
+        raise AlreadySubmitted("You have already submitted the test.")
+    if not is_open(attempt, now):
+        raise TimeOver("The time for this test is over. Answers saved before the end are kept.")
+    if version_id not in attempt.item_order:
+        raise DeliveryError("That question is not part of your test.")
+    version = db.session.get_one(ScenarioVersion, version_id)
+    clean = scoring_adapter.check_answer(version, answer)
+    current = db.session.get(Answer, (attempt.id, version_id))
+    if (current.revision if current else 0) != revision:
+        raise StaleAnswer(current)  # type: ignore[arg-type]
+    if current is None:
+        current = Answer(attempt_id=attempt.id, version_id=version_id, answer=clean, revision=1, saved_at=now)
+        db.session.add(current)
+    else:
+        current.answer, current.revision, current.saved_at = clean, current.revision + 1, now
+    db.session.add(
+        AnswerEvent(
+            attempt_id=attempt.id,
+            version_id=version_id,
+            revision=current.revision,
+            answer=clean,
+            saved_at=now,
+            channel=channel,
+        )
+    )
+    db.session.flush()
+    return current
+
+
+def first_unanswered(attempt: Attempt) -> int:
+    """The number of the first item without a complete answer (or the last item when all are answered)."""
+    saved = answers_of(attempt)
+    for number, version_id in enumerate(attempt.item_order, start=1):
+        version = db.session.get_one(ScenarioVersion, version_id)
+        answer = saved.get(version_id)
+        if answer is None or not scoring_adapter.is_complete(version, answer.answer):
+            return number
+    return len(attempt.item_order)
+
+
+def submit(attempt: Attempt, now: datetime, *, by: str = "candidate") -> bool:
+    """Submit once and score; True when this call submitted it, False when it already was."""
+    submitted_at = now if attempt.deadline is None or now <= attempt.deadline + GRACE else attempt.deadline
+    result = db.session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.submitted_at.is_(None))
+        .values(submitted_at=submitted_at, finalised_by=by)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(attempt)
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    score(attempt, now)
+    return True
+
+
+def score(attempt: Attempt, now: datetime) -> AttemptResult:
+    """Score a submitted attempt under the current algorithm version, once; later calls return the stored row."""
+    version = scoring_adapter.ALGORITHM_VERSION
+    existing = db.session.scalar(
+        select(AttemptResult).where(AttemptResult.attempt_id == attempt.id, AttemptResult.algorithm_version == version)
+    )
+    if existing is not None:
+        return existing
+    assessment = attempt.invitation.assessment
+    answers: dict[int, dict[str, Any] | None] = {a.version_id: a.answer for a in attempt.answers}
+    scores = scoring_adapter.score_attempt(assessment, answers)
+    row = AttemptResult(
+        attempt_id=attempt.id,
+        algorithm_version=version,
+        overall_pomp=scores.overall,
+        detail=_plain(dataclasses.asdict(scores)),
+        computed_at=now,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except IntegrityError:  # scored concurrently: keep the first
+        return db.session.scalars(
+            select(AttemptResult).where(
+                AttemptResult.attempt_id == attempt.id, AttemptResult.algorithm_version == version
+            )
+        ).one()
+    return row
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe: enums to values, tuples to lists, mapping keys to text."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted(_plain(v) for v in value)
+    if hasattr(value, "value") and not isinstance(value, int | float | str | bool):
+        return value.value
+    return value
+
+
+def overdue_attempts(now: datetime) -> list[int]:
+    """Ids of unsubmitted attempts whose deadline and grace have passed."""
+    return list(
+        db.session.scalars(
+            select(Attempt.id).where(Attempt.submitted_at.is_(None), Attempt.deadline < now - GRACE).limit(500)
+        )
+    )
+
+
+def status_of(invitation: Invitation, now: datetime) -> InvitationStatus:
+    return invitation.status(now)

@@ -1,0 +1,123 @@
+"""Inviting candidates to an assessment: invite, resend, revoke, and where each invitation stands."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from accounts import audit, tokens
+from accounts.models import Agency, User
+from accounts.services import normalise_email
+from assessments.models import Assessment, Invitation, InvitationStatus
+from candidates.models import Candidate
+from database import db
+from mailer import queue_email
+
+
+class InvitationError(Exception):
+    """A rule of invitations refused the request; the message is safe to show."""
+
+
+def link_for(invitation: Invitation) -> str:
+    """The candidate's link: built from the configured base URL, signing only opaque ids."""
+    token = tokens.mint(tokens.INVITATION, {"i": invitation.public_id, "v": invitation.token_version})
+    return f"{current_app.config['BASE_URL']}/t/{token}"
+
+
+def _send(invitation: Invitation, now: datetime) -> None:
+    assessment = invitation.assessment
+    agency = db.session.get_one(Agency, invitation.agency_id)
+    minutes = assessment.time_limit_minutes
+    invitation.email_message = queue_email(
+        to=invitation.candidate.email,
+        template="invitation",
+        values={
+            "name": invitation.candidate.name,
+            "agency": agency.name,
+            "client": assessment.position.client.name,
+            "position": assessment.position.title,
+            "link": link_for(invitation),
+            "expires": f"{invitation.expires_at:%d %B %Y, %H:%M} UTC",
+            "length": f"The test takes up to {minutes} minutes." if minutes else "The test has no time limit.",
+        },
+        now=now,
+        agency_id=invitation.agency_id,
+    )
+
+
+def invite(assessment: Assessment, *, name: str, email: str, by: User, now: datetime) -> Invitation:
+    """Invite one person (a candidate record is created or reused by email) and queue the email.
+
+    Raises InvitationError when the assessment is not published or the person is already invited.
+    """
+    if not assessment.is_published:
+        raise InvitationError("Publish the assessment before inviting candidates.")
+    email = normalise_email(email)
+    candidate = db.session.scalar(
+        select(Candidate).where(Candidate.agency_id == assessment.agency_id, Candidate.email == email)
+    )
+    if candidate is None:
+        candidate = Candidate(agency_id=assessment.agency_id, name=name.strip(), email=email, created_at=now)
+        db.session.add(candidate)
+        db.session.flush()
+    elif db.session.scalar(
+        select(Invitation.id).where(Invitation.assessment_id == assessment.id, Invitation.candidate_id == candidate.id)
+    ):
+        raise InvitationError(f"{email} is already invited to this assessment. Use resend instead.")
+    invitation = Invitation(
+        agency_id=assessment.agency_id,
+        client_id=assessment.client_id,
+        assessment=assessment,
+        candidate=candidate,
+        token_version=1,
+        expires_at=now + timedelta(days=assessment.invitation_days),
+        extra_time_percent=0,
+        created_at=now,
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    _send(invitation, now)
+    _audit("invitation.created", invitation, by, now)
+    return invitation
+
+
+def resend(invitation: Invitation, *, by: User, now: datetime) -> None:
+    """Send a new link (the old one stops working); an unstarted invitation gets a fresh expiry."""
+    status = invitation.status(now)
+    if status in (InvitationStatus.SUBMITTED, InvitationStatus.REVOKED):
+        raise InvitationError(f"This invitation is {status.value}; it cannot be sent again.")
+    invitation.token_version += 1
+    if invitation.attempt is None:
+        invitation.expires_at = max(invitation.expires_at, now + timedelta(days=invitation.assessment.invitation_days))
+    _send(invitation, now)
+    _audit("invitation.resent", invitation, by, now)
+
+
+def revoke(invitation: Invitation, *, by: User, now: datetime) -> None:
+    """Stop the invitation: its link no longer works. A submitted test cannot be revoked."""
+    if invitation.attempt is not None and invitation.attempt.submitted_at is not None:
+        raise InvitationError("This candidate has already submitted the test.")
+    if invitation.revoked_at is None:
+        invitation.revoked_at = now
+        invitation.token_version += 1
+        _audit("invitation.revoked", invitation, by, now)
+
+
+def counts(invitations: list[Invitation], now: datetime) -> dict[InvitationStatus, int]:
+    """How many invitations stand at each status."""
+    tally = Counter(i.status(now) for i in invitations)
+    return {status: tally.get(status, 0) for status in InvitationStatus}
+
+
+def _audit(action: str, invitation: Invitation, by: User, now: datetime) -> None:
+    audit.record(
+        action,
+        now=now,
+        agency_public_id=by.agency.public_id,
+        actor_public_id=by.public_id,
+        object_type="invitation",
+        object_public_id=invitation.public_id,
+    )

@@ -1,0 +1,329 @@
+"""The candidate's pages: the emailed link, consent, instructions and practice, one situation per page,
+autosave, review, submit, thank you. The token leaves the address bar at the first POST."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, abort, jsonify, make_response, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import generate_csrf
+from werkzeug.wrappers import Response
+
+from accounts.access import access
+from accounts.models import Agency
+from assessments import delivery, scoring_adapter
+from assessments.models import Attempt, Invitation
+from database import db, unit_of_work, utcnow
+from scenarios.models import ScenarioVersion
+from scenarios.rendering import candidate_item
+
+bp = Blueprint("take", __name__)
+SESSION_KEY = "candidate"
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store, private"
+    return response
+
+
+def link_invalid() -> tuple[str, int]:
+    return render_template("take/link_invalid.html"), 404
+
+
+def candidate_page(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Load the invitation from the candidate's session (404 without one) and pass it to the view."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        held = session.get(SESSION_KEY) or {}
+        try:
+            invitation = delivery.invitation_for(str(held.get("i")), held.get("v"), utcnow())
+        except delivery.LinkInvalid:
+            return link_invalid()
+        return view(invitation, *args, **kwargs)
+
+    return wrapped
+
+
+def _context(invitation: Invitation) -> dict[str, Any]:
+    assessment = invitation.assessment
+    agency = db.session.get_one(Agency, invitation.agency_id)
+    return {
+        "invitation": invitation,
+        "assessment": assessment,
+        "agency": agency,
+        "client": assessment.position.client,
+        "item_count": len(assessment.items),
+    }
+
+
+@bp.route("/t/<token>", methods=["GET", "HEAD"])
+@access(roles=None)
+def landing(token: str) -> Any:
+    """What the test is, the privacy notice and consent. Opening the link changes nothing."""
+    now = utcnow()
+    try:
+        invitation = delivery.invitation_for_token(token, now)
+    except delivery.LinkInvalid:
+        return link_invalid()
+    if invitation.attempt is not None and invitation.attempt.submitted_at is not None:
+        return render_template("take/already_submitted.html", **_context(invitation))
+    return render_template("take/landing.html", token=token, **_context(invitation))
+
+
+@bp.post("/t/<token>")
+@access(roles=None)
+def accept(token: str) -> Any:
+    """Record consent and any extra time, hold the invitation in the session, continue without the token."""
+    now = utcnow()
+    try:
+        invitation = delivery.invitation_for_token(token, now)
+    except delivery.LinkInvalid:
+        return link_invalid()
+    if invitation.attempt is None and request.form.get("consent") != "yes":
+        body = render_template(
+            "take/landing.html",
+            token=token,
+            consent_error="Please tick the box to agree before you start.",
+            **_context(invitation),
+        )
+        return body, 422
+    try:
+        extra = int(request.form.get("extra_time", "0"))
+    except ValueError:
+        extra = -1
+    try:
+        with unit_of_work():
+            delivery.record_consent(invitation, extra, now)
+    except delivery.DeliveryError as exc:
+        return render_template("take/landing.html", token=token, consent_error=str(exc), **_context(invitation)), 422
+    session.clear()  # a fresh session for the candidate: nothing from before carries over
+    session[SESSION_KEY] = {"i": invitation.public_id, "v": invitation.token_version}
+    return redirect(url_for("take.overview"))
+
+
+@bp.get("/test")
+@access(roles=None)
+@candidate_page
+def overview(invitation: Invitation) -> Any:
+    """Instructions and the practice item before the start; afterwards, back to the first unanswered item."""
+    attempt = invitation.attempt
+    now = utcnow()
+    if attempt is not None:
+        _finalise_if_overdue(attempt, now)
+        if attempt.submitted_at is not None:
+            return redirect(url_for("take.done"))
+        return redirect(url_for("take.item", number=delivery.first_unanswered(attempt)))
+    practice = invitation.assessment.practice_version
+    return _no_store(
+        make_response(
+            render_template(
+                "take/overview.html",
+                practice=candidate_item(practice, ref="practice") if practice else None,
+                **_context(invitation),
+            )
+        )
+    )
+
+
+@bp.post("/test/start")
+@access(roles=None)
+@candidate_page
+def start(invitation: Invitation) -> Any:
+    try:
+        with unit_of_work():
+            delivery.start_attempt(invitation, utcnow())
+    except delivery.LinkInvalid:
+        return link_invalid()
+    except delivery.DeliveryError:
+        return redirect(url_for("take.overview"))
+    return redirect(url_for("take.item", number=1))
+
+
+def _finalise_if_overdue(attempt: Attempt, now: Any) -> None:
+    if attempt.submitted_at is None and not delivery.is_open(attempt, now):
+        with unit_of_work():
+            delivery.submit(attempt, now, by="deadline")
+
+
+def _item_page(invitation: Invitation, number: int, *, error: str | None = None, status: int = 200) -> Any:
+    attempt = invitation.attempt
+    assert attempt is not None
+    version = delivery.item_version(attempt, number)
+    if version is None:
+        abort(404)
+    saved = delivery.answers_of(attempt).get(version.id)
+    now = utcnow()
+    body = render_template(
+        "take/item.html",
+        item=candidate_item(version, ref="answer"),
+        number=number,
+        total=len(attempt.item_order),
+        answer=saved.answer if saved else {},
+        revision=saved.revision if saved else 0,
+        seconds_left=delivery.seconds_left(attempt, now),
+        error=error,
+        **_context(invitation),
+    )
+    return _no_store(make_response(body, status))
+
+
+@bp.get("/test/item/<int:number>")
+@access(roles=None)
+@candidate_page
+def item(invitation: Invitation, number: int) -> Any:
+    attempt = invitation.attempt
+    if attempt is None:
+        return redirect(url_for("take.overview"))
+    _finalise_if_overdue(attempt, utcnow())
+    if attempt.submitted_at is not None:
+        return redirect(url_for("take.done"))
+    return _item_page(invitation, number)
+
+
+def answer_from_form(version: ScenarioVersion, form: Any) -> dict[str, Any]:
+    """The answer a no-JavaScript form post carries, in the stored shape (empty parts left out)."""
+    labels = [o.label for o in version.options]
+    fmt = version.response_format.value
+    if fmt == "rate":
+        return {
+            "ratings": {
+                label: _int(form.get(f"answer-rate-{label}")) for label in labels if form.get(f"answer-rate-{label}")
+            }
+        }
+    if fmt == "rank":
+        return {
+            "ranks": {
+                label: _int(form.get(f"answer-rank-{label}")) for label in labels if form.get(f"answer-rank-{label}")
+            }
+        }
+    if fmt == "most_least":
+        return {k: form.get(f"answer-{k}") for k in ("most", "least") if form.get(f"answer-{k}")}
+    return {"choice": form.get("answer-choice")} if form.get("answer-choice") else {}
+
+
+def _int(raw: str | None) -> int | str | None:
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return raw
+
+
+@bp.post("/test/item/<int:number>")
+@access(roles=None)
+@candidate_page
+def save_form(invitation: Invitation, number: int) -> Any:
+    """Save an item's answer from the plain form (JavaScript off), then go on."""
+    attempt = invitation.attempt
+    if attempt is None:
+        return redirect(url_for("take.overview"))
+    version = delivery.item_version(attempt, number)
+    if version is None:
+        abort(404)
+    answer = answer_from_form(version, request.form)
+    try:
+        revision = int(request.form.get("revision", "0"))
+    except ValueError:
+        abort(400, "The page was incomplete. Reload it and try again.")
+    if answer:
+        try:
+            with unit_of_work():
+                delivery.save_answer(attempt, version.id, answer, revision, utcnow(), channel="form")
+        except delivery.AlreadySubmitted:
+            return redirect(url_for("take.done"))
+        except delivery.TimeOver:
+            _finalise_if_overdue(attempt, utcnow())
+            return redirect(url_for("take.done"))
+        except (delivery.DeliveryError, scoring_adapter.InvalidAnswer) as exc:
+            return _item_page(
+                invitation, number, error=str(exc), status=409 if isinstance(exc, delivery.StaleAnswer) else 422
+            )
+    go = request.form.get("go", "next")
+    if go == "previous" and number > 1:
+        return redirect(url_for("take.item", number=number - 1))
+    if go == "review" or number >= len(attempt.item_order):
+        return redirect(url_for("take.review"))
+    return redirect(url_for("take.item", number=number + 1))
+
+
+@bp.post("/test/answers")
+@access(roles=None)
+@candidate_page
+def autosave(invitation: Invitation) -> Any:
+    """Save one answer from the page's script: JSON in, JSON out, acknowledged only after commit."""
+    attempt = invitation.attempt
+    if attempt is None:
+        return jsonify(error="The test has not started."), 409
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict) or set(payload) != {"item", "answer", "revision"}:
+        return jsonify(error="Send item, answer and revision."), 400
+    number, revision = payload["item"], payload["revision"]
+    if (
+        not isinstance(number, int)
+        or isinstance(number, bool)
+        or not isinstance(revision, int)
+        or isinstance(revision, bool)
+    ):
+        return jsonify(error="Item and revision are whole numbers."), 400
+    version = delivery.item_version(attempt, number)
+    if version is None:
+        return jsonify(error="That question is not part of your test."), 404
+    try:
+        with unit_of_work():
+            saved = delivery.save_answer(attempt, version.id, payload["answer"], revision, utcnow(), channel="autosave")
+    except delivery.StaleAnswer as exc:
+        current = exc.current
+        return jsonify(error=str(exc), revision=current.revision if current else 0), 409
+    except delivery.AlreadySubmitted as exc:
+        return jsonify(error=str(exc)), 409
+    except delivery.TimeOver as exc:
+        return jsonify(error=str(exc)), 410
+    except (delivery.DeliveryError, scoring_adapter.InvalidAnswer) as exc:
+        return jsonify(error=str(exc)), 422
+    return jsonify(revision=saved.revision, saved_at=saved.saved_at.isoformat(), csrf_token=generate_csrf())
+
+
+@bp.get("/test/review")
+@access(roles=None)
+@candidate_page
+def review(invitation: Invitation) -> Any:
+    attempt = invitation.attempt
+    if attempt is None:
+        return redirect(url_for("take.overview"))
+    _finalise_if_overdue(attempt, utcnow())
+    if attempt.submitted_at is not None:
+        return redirect(url_for("take.done"))
+    saved = delivery.answers_of(attempt)
+    rows = []
+    for number, version_id in enumerate(attempt.item_order, start=1):
+        version = db.session.get_one(ScenarioVersion, version_id)
+        answer = saved.get(version_id)
+        rows.append((number, answer is not None and scoring_adapter.is_complete(version, answer.answer)))
+    body = render_template(
+        "take/review.html", rows=rows, seconds_left=delivery.seconds_left(attempt, utcnow()), **_context(invitation)
+    )
+    return _no_store(make_response(body))
+
+
+@bp.post("/test/submit")
+@access(roles=None)
+@candidate_page
+def submit(invitation: Invitation) -> Any:
+    attempt = invitation.attempt
+    if attempt is None:
+        return redirect(url_for("take.overview"))
+    with unit_of_work():
+        delivery.submit(attempt, utcnow())
+    return redirect(url_for("take.done"))
+
+
+@bp.get("/test/done")
+@access(roles=None)
+@candidate_page
+def done(invitation: Invitation) -> Any:
+    attempt = invitation.attempt
+    if attempt is None or attempt.submitted_at is None:
+        return redirect(url_for("take.overview"))
+    return _no_store(make_response(render_template("take/done.html", attempt=attempt, **_context(invitation))))

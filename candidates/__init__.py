@@ -1,0 +1,1 @@
+"""Candidate records (name, email, agency); profiles with skills, education and experience come later."""

@@ -1,0 +1,95 @@
+// The candidate's item page: save each change at once, keep answers while offline and send them when
+// the connection returns, and show the time left (announced to screen readers at 10, 5 and 1 minutes).
+// Without this script the page still works: each button submits the form.
+(function () {
+  "use strict";
+  var form = document.getElementById("answer-form");
+  if (!form) { return; }
+  var statusBox = document.getElementById("save-status");
+  var revisionInput = form.querySelector("input[name=revision]");
+  var csrfInput = form.querySelector("input[name=csrf_token]");
+  var item = parseInt(form.dataset.item, 10);
+  var queueKey = "rapport-unsent-" + window.location.pathname;
+  var sending = false;
+
+  function say(text) { if (statusBox) { statusBox.textContent = text; } }
+
+  function readAnswer() {
+    var answer = {};
+    var ratings = {}, ranks = {}, any = false;
+    form.querySelectorAll("input[type=radio]:checked, select").forEach(function (field) {
+      var match = field.name.match(/^answer-(rate|rank)-([A-E])$/);
+      if (match && field.value) {
+        (match[1] === "rate" ? ratings : ranks)[match[2]] = parseInt(field.value, 10);
+        any = true;
+      } else if (field.name === "answer-most" || field.name === "answer-least") {
+        answer[field.name.slice(7)] = field.value;
+      } else if (field.name === "answer-choice") {
+        answer.choice = field.value;
+      }
+    });
+    if (Object.keys(ratings).length) { answer.ratings = ratings; }
+    if (Object.keys(ranks).length) { answer.ranks = ranks; }
+    return (any || Object.keys(answer).length) ? answer : null;
+  }
+
+  function send() {
+    var answer = readAnswer();
+    if (!answer || sending) { return; }
+    sending = true;
+    say("Saving…");
+    var body = JSON.stringify({ item: item, answer: answer, revision: parseInt(revisionInput.value, 10) });
+    window.localStorage.setItem(queueKey, body);
+    fetch(form.dataset.autosaveUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfInput.value },
+      body: body
+    }).then(function (response) {
+      return response.json().then(function (data) { return { status: response.status, data: data }; });
+    }).then(function (reply) {
+      sending = false;
+      if (reply.status === 200) {
+        revisionInput.value = reply.data.revision;
+        if (reply.data.csrf_token) { csrfInput.value = reply.data.csrf_token; }
+        window.localStorage.removeItem(queueKey);
+        say("Your answer is saved.");
+        var now = readAnswer();
+        if (JSON.stringify(now) !== JSON.stringify(answer)) { send(); }
+      } else if (reply.status === 410) {
+        window.localStorage.removeItem(queueKey);
+        window.location.assign(form.action.replace(/\/item\/\d+$/, ""));
+      } else {
+        window.localStorage.removeItem(queueKey);
+        say(reply.data.error || "Your answer could not be saved. Please try again.");
+      }
+    }).catch(function () {
+      sending = false;
+      say("You seem to be offline. Your answer is kept on this device and will be saved when you are back online.");
+    });
+  }
+
+  form.addEventListener("change", send);
+  window.addEventListener("online", send);
+  if (window.localStorage.getItem(queueKey)) { send(); }
+
+  var timer = document.getElementById("timer");
+  var announce = document.getElementById("timer-announce");
+  if (timer) {
+    var left = parseInt(timer.dataset.secondsLeft, 10);
+    var end = Date.now() + left * 1000;
+    var announced = {};
+    window.setInterval(function () {
+      var seconds = Math.max(0, Math.round((end - Date.now()) / 1000));
+      var minutes = Math.ceil(seconds / 60);
+      timer.textContent = seconds > 60 ? minutes + " min left" : seconds + " seconds left";
+      [10, 5, 1].forEach(function (mark) {
+        if (minutes === mark && !announced[mark] && announce) {
+          announced[mark] = true;
+          announce.textContent = mark + (mark === 1 ? " minute" : " minutes") + " left.";
+        }
+      });
+      if (seconds === 0) { window.location.assign(form.action.replace(/\/item\/\d+$/, "")); }
+    }, 1000);
+  }
+}());
