@@ -10,8 +10,10 @@ from sqlalchemy import select
 
 from accounts import services
 from accounts.models import Agency, Client, Role, User
+from assessments import delivery, invitations
 from assessments import services as assessments
-from assessments.models import Assessment
+from assessments.models import Assessment, Invitation
+from candidates.models import Candidate
 from database import db, unit_of_work
 from positions.models import Position
 from positions.services import save_position
@@ -92,6 +94,10 @@ def seed_demo(now: datetime) -> list[str]:
                 import_starter_library(agency, now)
             with unit_of_work():
                 _demo_assessment(agency, now)
+            with unit_of_work():
+                link = _demo_candidates(agency, now)
+            if link:
+                lines.append(f"  Candidate link (Alex Morgan, not started): {link}")
         for demo_user in spec.users:
             if demo_user.role is not Role.CLIENT:
                 lines.append(f"  {demo_user.role.label:<13} {demo_user.email:<32} {demo_user.password}  ({spec.name})")
@@ -189,6 +195,59 @@ def _demo_assessment(agency: Agency, now: datetime) -> None:
         now=now,
     )
     assessments.publish(assessment, by=admin, now=now)
+
+
+DEMO_CANDIDATES = (
+    ("Alex Morgan", "alex.morgan@candidates.example"),
+    ("Kiran Shah", "kiran.shah@candidates.example"),
+    ("Robin Okoye", "robin.okoye@candidates.example"),
+)
+
+
+def _demo_candidates(agency: Agency, now: datetime) -> str | None:
+    """Invite three demo candidates to the demo assessment: one not started, one midway, one submitted.
+
+    Returns a working link for the one who has not started (a new signature of the same link each run).
+    """
+    assessment = db.session.scalar(
+        select(Assessment).where(Assessment.agency_id == agency.id, Assessment.title == DEMO_ASSESSMENT)
+    )
+    admin = db.session.scalar(select(User).where(User.agency_id == agency.id, User.role == Role.ADMIN))
+    if assessment is None or admin is None or not assessment.is_published:
+        return None
+    for index, (name, email) in enumerate(DEMO_CANDIDATES):
+        invitation = db.session.scalar(
+            select(Invitation)
+            .join(Invitation.candidate)
+            .where(Invitation.assessment_id == assessment.id, Candidate.email == email)
+        )
+        if invitation is None:
+            invitation = invitations.invite(assessment, name=name, email=email, by=admin, now=now)
+            if index > 0:
+                delivery.record_consent(invitation, 0, now)
+                attempt = delivery.start_attempt(invitation, now)
+                answered = attempt.item_order if index == 2 else attempt.item_order[:3]
+                for version_id in answered:
+                    version = db.session.get_one(ScenarioVersion, version_id)
+                    delivery.save_answer(attempt, version_id, _sample_answer(version, index), 0, now, "form")
+                if index == 2:
+                    delivery.submit(attempt, now)
+        if index == 0:
+            first = invitation
+    return invitations.link_for(first)
+
+
+def _sample_answer(version: ScenarioVersion, seed: int) -> dict[str, object]:
+    """A plausible answer: the option order of the key, nudged by the seed, in the stored shape."""
+    labels = [o.label for o in version.options]
+    fmt = version.response_format.value
+    if fmt == "rate":
+        return {"ratings": {label: 1 + (i * 2 + seed) % 6 for i, label in enumerate(labels)}}
+    if fmt == "rank":
+        return {"ranks": {label: i + 1 for i, label in enumerate(labels)}}
+    if fmt == "most_least":
+        return {"most": labels[seed % len(labels)], "least": labels[(seed + 1) % len(labels)]}
+    return {"choice": labels[seed % len(labels)]}
 
 
 def _pick(usable: list[ScenarioVersion], size: int = 14) -> list[ScenarioVersion]:
