@@ -65,6 +65,8 @@ class Assessment(PublicIdMixin, Model):
     reported: Mapped[list[Competency]] = relationship(secondary=reported_competency, order_by=Competency.position)
     # How long an invitation to this assessment stays open (days).
     invitation_days: Mapped[int] = mapped_column(Integer, nullable=False, default=7)
+    # Up to three reminders, in days after the invitation, to candidates who have not finished.
+    reminder_days: Mapped[list[int]] = mapped_column(JSON, nullable=False, default=list)
 
     __table_args__ = (
         CheckConstraint("time_limit_minutes IS NULL OR time_limit_minutes BETWEEN 1 AND 240", name="time_limit"),
@@ -132,6 +134,7 @@ class Invitation(PublicIdMixin, Model):
     consent_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # Self-declared extra time (0, 25 or 50 percent); never shown to the client.
     extra_time_percent: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    reminders_sent: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     created_at: Mapped[datetime] = mapped_column(nullable=False)
 
     assessment: Mapped[Assessment] = relationship()
@@ -234,3 +237,62 @@ class AttemptResult(Model):
     computed_at: Mapped[datetime] = mapped_column(nullable=False)
 
     __table_args__ = (UniqueConstraint("attempt_id", "algorithm_version"),)
+
+
+class InviteBatch(PublicIdMixin, Model):
+    """A bulk invitation from a CSV file: checked whole on upload, then sent in the background."""
+
+    __tablename__ = "invite_batch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"), nullable=False, index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), nullable=False)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id", ondelete="CASCADE"), nullable=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), nullable=False)  # queued | running | done | failed
+    # The accepted rows still to send ([{"line", "name", "email"}]) and the rejected ones with reasons.
+    rows: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
+    rejected: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
+    total_rows: Mapped[int] = mapped_column(Integer, nullable=False)
+    processed_rows: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    invited: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    already_invited: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime] = mapped_column(nullable=False)
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    assessment: Mapped[Assessment] = relationship()
+
+    @classmethod
+    def scope_criteria(cls, scope: Scope) -> list[ColumnElement[bool]]:
+        criteria = [cls.agency_id == scope.agency_id]
+        if scope.client_id is not None:
+            criteria.append(cls.client_id == scope.client_id)
+        return criteria
+
+
+class DemographicResponse(Model):
+    """A candidate's voluntary self-identification, kept apart from the attempt and never read by scoring.
+
+    It exists only for adverse-impact checks across groups (scoring method A7).
+    """
+
+    __tablename__ = "demographic_response"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"), nullable=False, unique=True)
+    sex: Mapped[str] = mapped_column(String(40), nullable=False)
+    race_ethnicity: Mapped[str] = mapped_column(String(80), nullable=False)
+    recorded_at: Mapped[datetime] = mapped_column(nullable=False)
+
+
+class IntegrityEvent(Model):
+    """Context for recruiters (focus lost, paste, reload): never a score, never a reason to stop anyone."""
+
+    __tablename__ = "integrity_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(24), nullable=False)
+    item_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    occurred_at: Mapped[datetime] = mapped_column(nullable=False)
