@@ -122,6 +122,22 @@ def finalise_attempts_task() -> int:
     return done
 
 
+@huey.periodic_task(crontab(minute="*/10"))
+@_with_app_context
+def send_reminders_task() -> int:
+    """Every ten minutes: email the reminders that are due (each one in its own unit of work)."""
+    from assessments.invitations import due_reminders, send_reminder
+    from assessments.models import Invitation
+    from database import unit_of_work
+
+    now = utcnow()
+    sent = 0
+    for invitation_id in due_reminders(now):
+        with unit_of_work():
+            sent += send_reminder(db.session.get_one(Invitation, invitation_id), now)
+    return sent
+
+
 def queue_status(now: datetime) -> dict[str, Any]:
     """Whether the queue's storage answers, how many tasks wait, and when a consumer last swept."""
     try:

@@ -12,12 +12,22 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from accounts import tokens
 from assessments import scoring_adapter
-from assessments.models import Answer, AnswerEvent, Assessment, Attempt, AttemptResult, Invitation, InvitationStatus
+from assessments.models import (
+    Answer,
+    AnswerEvent,
+    Assessment,
+    Attempt,
+    AttemptResult,
+    DemographicResponse,
+    IntegrityEvent,
+    Invitation,
+    InvitationStatus,
+)
 from database import db
 from scenarios.models import ScenarioVersion
 
@@ -253,3 +263,63 @@ def overdue_attempts(now: datetime) -> list[int]:
 
 def status_of(invitation: Invitation, now: datetime) -> InvitationStatus:
     return invitation.status(now)
+
+
+# Voluntary self-identification: the EEO-1 categories, and "prefer not to say".
+SEX_CHOICES = ("Female", "Male", "Another option", "Prefer not to say")
+RACE_ETHNICITY_CHOICES = (
+    "Hispanic or Latino",
+    "White",
+    "Black or African American",
+    "Native Hawaiian or Other Pacific Islander",
+    "Asian",
+    "American Indian or Alaska Native",
+    "Two or more races",
+    "Prefer not to say",
+)
+SIGNAL_KINDS = frozenset({"focus_lost", "paste", "reload"})
+MAX_SIGNALS = 500
+
+
+def record_demographics(attempt: Attempt, sex: str, race_ethnicity: str, now: datetime) -> None:
+    """Store a submitted candidate's voluntary answers once, apart from the attempt's answers.
+
+    Raises DeliveryError for a value outside the lists or before submission.
+    """
+    if attempt.submitted_at is None:
+        raise DeliveryError("Please send your answers first.")
+    if sex not in SEX_CHOICES or race_ethnicity not in RACE_ETHNICITY_CHOICES:
+        raise DeliveryError("Choose one of the options, or Prefer not to say.")
+    existing = db.session.scalar(select(DemographicResponse).where(DemographicResponse.attempt_id == attempt.id))
+    if existing is None:
+        db.session.add(
+            DemographicResponse(attempt_id=attempt.id, sex=sex, race_ethnicity=race_ethnicity, recorded_at=now)
+        )
+
+
+def record_signal(attempt: Attempt, kind: str, item_number: int | None, now: datetime) -> bool:
+    """Note a context signal (focus lost, paste, reload) while the test is open; False when not recorded."""
+    if kind not in SIGNAL_KINDS or not is_open(attempt, now):
+        return False
+    if item_number is not None and not 1 <= item_number <= len(attempt.item_order):
+        return False
+    recorded = db.session.scalar(
+        select(func.count()).select_from(IntegrityEvent).where(IntegrityEvent.attempt_id == attempt.id)
+    )
+    if (recorded or 0) >= MAX_SIGNALS:
+        return False
+    db.session.add(IntegrityEvent(attempt_id=attempt.id, kind=kind, item_number=item_number, occurred_at=now))
+    return True
+
+
+def signal_counts(attempt_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Per attempt, how many of each context signal were seen (for recruiters: context, not a score)."""
+    rows = db.session.execute(
+        select(IntegrityEvent.attempt_id, IntegrityEvent.kind, func.count())
+        .where(IntegrityEvent.attempt_id.in_(attempt_ids))
+        .group_by(IntegrityEvent.attempt_id, IntegrityEvent.kind)
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for attempt_id, kind, n in rows:
+        counts.setdefault(attempt_id, {})[kind] = n
+    return counts

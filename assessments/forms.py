@@ -46,6 +46,17 @@ class SettingsForm(FlaskForm):
         description="Candidates with agreed extra time get it on top.",
     )
     randomize_order = BooleanField("Show the situations in a random order for each candidate")
+    invitation_days = IntegerField(
+        "Links stay open for (days)",
+        default=7,
+        validators=[DataRequired("Enter a number of days."), NumberRange(1, 60, "Between 1 and 60 days.")],
+    )
+    reminder_days = StringField(
+        "Reminders (days after the invitation)",
+        filters=[strip],
+        validators=[Optional(), Length(max=40)],
+        description="Up to three numbers, for example: 3, 6. Only candidates who have not finished get them.",
+    )
     practice = SelectField("Practice item (not scored)", choices=[])
     rule_rate = SelectField("Scoring rule for rate items", choices=_rules("rate"))
     rule_most_least = SelectField("Scoring rule for most/least items", choices=_rules("most_least"))

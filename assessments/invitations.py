@@ -27,13 +27,13 @@ def link_for(invitation: Invitation) -> str:
     return f"{current_app.config['BASE_URL']}/t/{token}"
 
 
-def _send(invitation: Invitation, now: datetime) -> None:
+def _send(invitation: Invitation, now: datetime, template: str = "invitation") -> None:
     assessment = invitation.assessment
     agency = db.session.get_one(Agency, invitation.agency_id)
     minutes = assessment.time_limit_minutes
     invitation.email_message = queue_email(
         to=invitation.candidate.email,
-        template="invitation",
+        template=template,
         values={
             "name": invitation.candidate.name,
             "agency": agency.name,
@@ -104,6 +104,46 @@ def revoke(invitation: Invitation, *, by: User, now: datetime) -> None:
         invitation.revoked_at = now
         invitation.token_version += 1
         _audit("invitation.revoked", invitation, by, now)
+
+
+MAX_REMINDERS = 3
+
+
+def due_reminders(now: datetime) -> list[int]:
+    """Ids of invitations owed a reminder now: not finished, not revoked, not expired, and the next
+    reminder day of their assessment reached."""
+    candidates = db.session.scalars(
+        select(Invitation)
+        .join(Invitation.assessment)
+        .where(Invitation.revoked_at.is_(None), Invitation.expires_at > now, Invitation.reminders_sent < MAX_REMINDERS)
+    )
+    due = []
+    for invitation in candidates:
+        days = invitation.assessment.reminder_days or []
+        attempt = invitation.attempt
+        if attempt is not None and attempt.submitted_at is not None:
+            continue
+        if invitation.reminders_sent < len(days) and now >= invitation.created_at + timedelta(
+            days=days[invitation.reminders_sent]
+        ):
+            due.append(invitation.id)
+    return due
+
+
+def send_reminder(invitation: Invitation, now: datetime) -> bool:
+    """Email the next reminder if it is still owed (idempotent within a run); logged in the audit trail."""
+    if invitation.id not in due_reminders(now):
+        return False
+    invitation.reminders_sent += 1
+    _send(invitation, now, template="invitation_reminder")
+    audit.record(
+        "invitation.reminded",
+        now=now,
+        agency_public_id=db.session.get_one(Agency, invitation.agency_id).public_id,
+        object_type="invitation",
+        object_public_id=invitation.public_id,
+    )
+    return True
 
 
 def counts(invitations: list[Invitation], now: datetime) -> dict[InvitationStatus, int]:

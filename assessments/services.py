@@ -128,6 +128,19 @@ class Settings:
     practice_version: ScenarioVersion | None
     rule_overrides: dict[str, str]
     reported: list[Competency]
+    invitation_days: int = 7
+    reminder_days: tuple[int, ...] = ()
+
+
+def parse_reminder_days(text: str) -> tuple[int, ...]:
+    """'3, 6' -> (3, 6). Raises AssessmentError unless it is up to three rising whole days from 1 to 60."""
+    parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
+    if not all(p.isdigit() for p in parts):
+        raise AssessmentError("Write the reminder days as whole numbers separated by commas, for example: 3, 6.")
+    days = tuple(int(p) for p in parts)
+    if len(days) > 3 or any(not 1 <= d <= 60 for d in days) or list(days) != sorted(set(days)):
+        raise AssessmentError("Give up to three different days between 1 and 60, in order, for example: 3, 6.")
+    return days
 
 
 def update_settings(assessment: Assessment, settings: Settings, *, by: User, now: datetime) -> None:
@@ -149,6 +162,8 @@ def update_settings(assessment: Assessment, settings: Settings, *, by: User, now
     assessment.practice_version = practice
     assessment.rule_overrides = dict(settings.rule_overrides)
     assessment.reported = list(settings.reported)
+    assessment.invitation_days = settings.invitation_days
+    assessment.reminder_days = list(settings.reminder_days)
     _audit("assessment.settings_updated", assessment, by, now)
 
 

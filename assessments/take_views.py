@@ -9,12 +9,13 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, make_response, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import generate_csrf
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from accounts.access import access
 from accounts.models import Agency
 from assessments import delivery, scoring_adapter
-from assessments.models import Attempt, Invitation
+from assessments.models import Attempt, DemographicResponse, Invitation
 from database import db, unit_of_work, utcnow
 from scenarios.models import ScenarioVersion
 from scenarios.rendering import candidate_item
@@ -326,4 +327,51 @@ def done(invitation: Invitation) -> Any:
     attempt = invitation.attempt
     if attempt is None or attempt.submitted_at is None:
         return redirect(url_for("take.overview"))
-    return _no_store(make_response(render_template("take/done.html", attempt=attempt, **_context(invitation))))
+    answered = (
+        db.session.scalar(select(DemographicResponse.id).where(DemographicResponse.attempt_id == attempt.id))
+        is not None
+    )
+    body = render_template(
+        "take/done.html",
+        attempt=attempt,
+        answered_about_you=answered,
+        sexes=delivery.SEX_CHOICES,
+        races=delivery.RACE_ETHNICITY_CHOICES,
+        **_context(invitation),
+    )
+    return _no_store(make_response(body))
+
+
+@bp.post("/test/about-you")
+@access(roles=None)
+@candidate_page
+def about_you(invitation: Invitation) -> Any:
+    """The optional, voluntary self-identification after submission."""
+    attempt = invitation.attempt
+    if attempt is None or attempt.submitted_at is None:
+        return redirect(url_for("take.overview"))
+    try:
+        with unit_of_work():
+            delivery.record_demographics(
+                attempt, request.form.get("sex", ""), request.form.get("race_ethnicity", ""), utcnow()
+            )
+    except delivery.DeliveryError:
+        abort(400, "Choose one of the options, or Prefer not to say.")
+    return redirect(url_for("take.done", thanks=1))
+
+
+@bp.post("/test/signals")
+@access(roles=None)
+@candidate_page
+def signals(invitation: Invitation) -> Any:
+    """Context signals from the page's script (focus lost, paste, reload). Never a score."""
+    attempt = invitation.attempt
+    payload = request.get_json(silent=True)
+    if attempt is None or not isinstance(payload, dict) or set(payload) - {"kind", "item"}:
+        return jsonify(error="Send kind and item."), 400
+    item_number = payload.get("item")
+    if item_number is not None and (not isinstance(item_number, int) or isinstance(item_number, bool)):
+        return jsonify(error="Item is a whole number."), 400
+    with unit_of_work():
+        recorded = delivery.record_signal(attempt, str(payload.get("kind")), item_number, utcnow())
+    return jsonify(recorded=recorded), 200 if recorded else 202

@@ -9,7 +9,7 @@ from wtforms import SelectChoice
 
 from accounts.access import access, current_scope, get_scoped_or_404, scoped_select
 from accounts.models import STAFF_ROLES
-from assessments import invitations, services
+from assessments import delivery, invitations, services
 from assessments.forms import (
     InvitationActionForm,
     InviteForm,
@@ -72,6 +72,7 @@ def _settings_form(assessment: Assessment, usable: list[ScenarioVersion]) -> Set
     competencies = bank_queries.competencies(current_scope())
     form.reported.choices = [SelectChoice(c.public_id, c.name) for c in competencies]
     if request.method != "POST":
+        form.reminder_days.data = ", ".join(str(d) for d in assessment.reminder_days or [])
         form.practice.data = assessment.practice_version.public_id if assessment.practice_version else ""
         form.reported.data = [c.public_id for c in assessment.reported]
         for fmt, name in RULE_FIELDS.items():
@@ -115,6 +116,7 @@ def _page(
         invite_form=invite_form or InviteForm(),
         invitation_form=InvitationActionForm(),
         invitations=_invitations(assessment),
+        signals=delivery.signal_counts([i.attempt.id for i in _invitations(assessment) if i.attempt is not None]),
         counts=invitations.counts(_invitations(assessment), utcnow()),
         now=utcnow(),
     ), status
@@ -178,6 +180,11 @@ def settings(public_id: str) -> Response | tuple[str, int]:
     competencies = {c.public_id: c for c in bank_queries.competencies(current_scope())}
     overrides = {fmt: form[name].data for fmt, name in RULE_FIELDS.items() if form[name].data}
     try:
+        reminder_days = services.parse_reminder_days(form.reminder_days.data or "")
+    except services.AssessmentError as exc:
+        form.reminder_days.errors = [str(exc)]
+        return _page(assessment, form, 422)
+    try:
         with unit_of_work():
             services.update_settings(
                 assessment,
@@ -189,6 +196,8 @@ def settings(public_id: str) -> Response | tuple[str, int]:
                     practice_version=by_id.get(form.practice.data or ""),
                     rule_overrides=overrides,
                     reported=[competencies[c] for c in form.reported.data or [] if c in competencies],
+                    invitation_days=form.invitation_days.data or 7,
+                    reminder_days=reminder_days,
                 ),
                 by=current_user,
                 now=utcnow(),

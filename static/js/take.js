@@ -69,6 +69,24 @@
     });
   }
 
+  // Context for recruiters, never a score: the page was left, text was pasted, the page was reloaded.
+  function signal(kind) {
+    var url = form.dataset.autosaveUrl.replace(/answers$/, "signals");
+    fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      keepalive: true,
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfInput.value },
+      body: JSON.stringify({ kind: kind, item: item })
+    }).catch(function () { /* context only: nothing to retry */ });
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") { signal("focus_lost"); }
+  });
+  document.addEventListener("paste", function () { signal("paste"); });
+  var navigation = window.performance && performance.getEntriesByType && performance.getEntriesByType("navigation")[0];
+  if (navigation && navigation.type === "reload") { signal("reload"); }
+
   form.addEventListener("change", send);
   window.addEventListener("online", send);
   if (window.localStorage.getItem(queueKey)) { send(); }

@@ -15,6 +15,7 @@ from assessments import delivery, invitations
 from assessments import services as builder
 from assessments.models import Answer, AnswerEvent, Assessment, Attempt, AttemptResult, Invitation
 from database import db, unit_of_work, utcnow
+from mailer import deliver_email, sweep_outbox
 from scenarios.models import Competency
 from tests.conftest import BASE_URL, make_scenario, post, sign_in
 
@@ -302,3 +303,91 @@ def test_no_token_name_or_email_in_the_logs(app, client, published, caplog):
     token = published["path"].rsplit("/", 1)[1]
     for secret in (token, "Noor", "noor@example.org"):
         assert secret not in logged
+
+
+def test_reminders_go_to_unfinished_candidates_on_their_days(app, client, published, mailbox, tenant_a):
+    with app.app_context(), unit_of_work():
+        assessment = db.session.scalar(select(Assessment).where(Assessment.public_id == tenant_a.assessment_id))
+        assessment.reminder_days = [2, 4]
+    noor = invitation_row(app, published["invitation"]).id
+    mailbox.clear()
+    start = utcnow()
+
+    def due(at):
+        return noor in invitations.due_reminders(at)
+
+    with app.app_context():
+        assert not due(start + timedelta(days=1))
+        assert due(start + timedelta(days=2, minutes=1))
+        with unit_of_work():
+            row = db.session.get_one(Invitation, noor)
+            assert invitations.send_reminder(row, start + timedelta(days=2, minutes=1))
+            assert not invitations.send_reminder(row, start + timedelta(days=2, minutes=2))  # not twice
+        assert not due(start + timedelta(days=3))
+        assert due(start + timedelta(days=4, minutes=1))
+        later = start + timedelta(days=2, minutes=3)  # the outbox sends it when its time comes
+        for message_id in sweep_outbox(later):
+            deliver_email(message_id, later)
+    [reminder] = mailbox.messages
+    assert reminder["Subject"].startswith("Reminder:")
+    link = next(link for link in mailbox.links() if "/t/" in link).removeprefix(BASE_URL)
+    assert client.get(link).status_code == 200  # the same link version still works
+    begin(app, client, published["path"])
+    assert post(client, app, "/test/submit").status_code == 302
+    with app.app_context():
+        assert not due(start + timedelta(days=4, minutes=1))  # finished: no more
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"), [("3, 6", True), ("", True), ("6, 3", False), ("1,2,3,4", False), ("x", False)]
+)
+def test_reminder_days_are_checked(text, ok):
+    if ok:
+        builder.parse_reminder_days(text)
+    else:
+        with pytest.raises(builder.AssessmentError):
+            builder.parse_reminder_days(text)
+
+
+def test_demographics_are_voluntary_stored_apart_and_never_scored(app, client, published):
+    from assessments.models import DemographicResponse
+
+    begin(app, client, published["path"])
+    assert autosave(client, app, 4, RATE, 0).status_code == 200
+    post(client, app, "/test/submit")
+    page = client.get("/test/done").get_data(as_text=True)
+    assert "you can skip this" in page and "never used for your score" in page
+    with app.app_context():
+        before = db.session.scalars(select(AttemptResult)).one().detail
+    assert post(client, app, "/test/about-you", {"sex": "Unicorn", "race_ethnicity": "Asian"}).status_code == 400
+    assert post(client, app, "/test/about-you", {"sex": "Female", "race_ethnicity": "Asian"}).status_code == 302
+    with app.app_context():
+        row = db.session.scalars(select(DemographicResponse)).one()
+        assert (row.sex, row.race_ethnicity) == ("Female", "Asian")
+        assert db.session.scalars(select(AttemptResult)).one().detail == before
+    assert "About you" not in client.get("/test/done").get_data(as_text=True)
+
+
+def test_context_signals_are_recorded_and_shown_as_context(app, client, published, tenant_a):
+    from tests.conftest import csrf_token
+
+    begin(app, client, published["path"])
+
+    def signal(body):
+        return client.post(
+            "/test/signals",
+            data=json.dumps(body),
+            content_type="application/json",
+            headers={"X-CSRFToken": csrf_token(client, app)},
+        )
+
+    assert signal({"kind": "focus_lost", "item": 1}).status_code == 200
+    assert signal({"kind": "paste", "item": 2}).status_code == 200
+    assert signal({"kind": "telepathy", "item": 2}).status_code == 202
+    assert signal({"kind": "paste", "item": "2"}).status_code == 400
+    assert signal({"kind": "paste", "score": 1}).status_code == 400
+    staff = app.test_client()
+    sign_in(staff, app, tenant_a.recruiter["email"])
+    page = staff.get(f"/assessments/{tenant_a.assessment_id}").get_data(as_text=True)
+    assert "Left the page 1×, pasted 1×, reloaded 0×" in page
+    assert "never a score" in page
