@@ -190,6 +190,7 @@ def _demo_assessment(agency: Agency, now: datetime) -> None:
             practice_version=practice,
             rule_overrides={},
             reported=competencies,
+            reminder_days=(3, 6),
         ),
         by=admin,
         now=now,
