@@ -23,7 +23,7 @@ from positions.models import Position
 from scenarios.models import Competency, Scenario, ScenarioVersion
 from tests.conftest import Tenant, build_tenant, sign_in
 
-ACTORS = ("anonymous", "client_user", "recruiter", "admin")
+ACTORS = ("anonymous", "client_user", "candidate", "recruiter", "admin")
 OWNED = (User, Client, EmailMessage, Competency, Scenario, Position, Assessment, Invitation)
 SKIP_METHODS = {"HEAD", "OPTIONS"}
 
@@ -56,6 +56,10 @@ def client_for(world: World, actor: str) -> Any:
     client = world.app.test_client()
     if actor in ("recruiter", "admin"):
         sign_in(client, world.app, getattr(world.a, actor)["email"])
+    elif actor == "candidate":
+        # A candidate of agency A, mid-way through consenting: a candidate session, no staff rights.
+        with client.session_transaction() as sess:
+            sess["candidate"] = {"i": world.a.invitation_id, "v": 1}
     elif actor == "client_user":
         # Client users cannot sign in yet: a forged session for one must count for nothing.
         with world.app.app_context():
@@ -169,7 +173,7 @@ def test_walk_every_route_as_each_actor(world, actor):
         if policy.public:
             continue
         signed_in_roles = {"recruiter": STAFF_ROLES, "admin": STAFF_ROLES | ADMIN_ONLY}
-        if actor in ("anonymous", "client_user"):
+        if actor in ("anonymous", "client_user", "candidate"):
             assert response.status_code == 302, where
             assert response.headers["Location"].startswith("/login"), where
         elif actor == "recruiter" and Role.RECRUITER not in (policy.roles or set()):
