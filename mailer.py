@@ -85,23 +85,39 @@ def render_email(template: str, values: dict[str, str]) -> RenderedEmail:
     first, _, body = path.read_text(encoding="utf-8").partition("\n")
     if not first.startswith("Subject: "):
         raise TemplateError(f"template {template!r} must start with a Subject: line")
+    return render_text(first.removeprefix("Subject: "), body.lstrip("\n"), values)
+
+
+def render_text(subject: str, body: str, values: dict[str, str]) -> RenderedEmail:
+    """Fill a subject and body's {placeholders} once, as plain text (user text never becomes a template).
+
+    Raises TemplateError naming a placeholder that has no value.
+    """
 
     def fill(match: re.Match[str]) -> str:
         key = match.group(1)
         if key not in values:
-            raise TemplateError(f"template {template!r} needs {{{key}}}")
+            raise TemplateError(f"{{{key}}} is not a placeholder this email can fill")
         return str(values[key])
 
-    subject = PLACEHOLDER.sub(fill, first.removeprefix("Subject: "))
-    subject = " ".join(subject.split())  # no line breaks in a header
-    return RenderedEmail(subject=subject[:255], body=PLACEHOLDER.sub(fill, body.lstrip("\n")))
+    filled = PLACEHOLDER.sub(fill, subject)
+    return RenderedEmail(subject=" ".join(filled.split())[:255], body=PLACEHOLDER.sub(fill, body))
 
 
 def queue_email(
-    *, to: str, template: str, values: dict[str, str], now: datetime, agency_id: int | None
+    *,
+    to: str,
+    template: str,
+    values: dict[str, str],
+    now: datetime,
+    agency_id: int | None,
+    custom: tuple[str, str] | None = None,
 ) -> EmailMessage:
-    """Add an outbox row to the open unit of work; delivery is enqueued only after it commits."""
-    rendered = render_email(template, values)
+    """Add an outbox row to the open unit of work; delivery is enqueued only after it commits.
+
+    `custom` is an agency's own (subject, body) for this template, filled with the same values.
+    """
+    rendered = render_text(*custom, values) if custom else render_email(template, values)
     domain = current_app.config["BASE_URL"].split("//", 1)[-1].split("/", 1)[0].split(":")[0] or "rapport"
     message = EmailMessage(
         agency_id=agency_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -46,6 +46,9 @@ class Agency(PublicIdMixin, Model):
     name: Mapped[str] = mapped_column(String(120), nullable=False)
     privacy_contact: Mapped[str | None] = mapped_column(String(254), nullable=True)
     retention_months: Mapped[int] = mapped_column(Integer, nullable=False, default=DEFAULT_RETENTION_MONTHS)
+    # The agency's own invitation email (fixed {placeholders}); empty means Rapport's standard text.
+    invitation_subject: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    invitation_body: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(nullable=False)
 
     __table_args__ = (CheckConstraint("retention_months BETWEEN 1 AND 120", name="retention_range"),)

@@ -91,3 +91,16 @@ class InviteForm(FlaskForm):
 
 class InvitationActionForm(FlaskForm):
     pass
+
+
+class InvitationEmailForm(FlaskForm):
+    subject = StringField("Subject", filters=[strip], validators=[Optional(), Length(max=200)])
+    body = TextAreaField(
+        "Message",
+        filters=[strip],
+        validators=[Optional(), Length(max=5000)],
+        description=(
+            "Plain text. Placeholders: {name}, {agency}, {client}, {position}, {link}, {expires}, {length}. "
+            "Leave both empty to use Rapport's standard email."
+        ),
+    )

@@ -14,7 +14,7 @@ from accounts.services import normalise_email
 from assessments.models import Assessment, Invitation, InvitationStatus
 from candidates.models import Candidate
 from database import db
-from mailer import queue_email
+from mailer import PLACEHOLDER, RenderedEmail, queue_email, render_email, render_text
 
 
 class InvitationError(Exception):
@@ -27,13 +27,77 @@ def link_for(invitation: Invitation) -> str:
     return f"{current_app.config['BASE_URL']}/t/{token}"
 
 
+INVITATION_PLACEHOLDERS = ("name", "agency", "client", "position", "link", "expires", "length")
+SAMPLE_VALUES = {
+    "name": "Sam Example",
+    "agency": "Your agency",
+    "client": "Client company",
+    "position": "Accounts payable clerk",
+    "link": "https://rapport.example/t/sample-link",
+    "expires": "30 November 2026, 17:00 UTC",
+    "length": "The test takes up to 40 minutes.",
+}
+
+
+def template_problems(subject: str, body: str) -> list[str]:
+    """What is wrong with an agency's invitation email: unknown placeholders, or no {link}."""
+    problems = []
+    used = set(PLACEHOLDER.findall(subject)) | set(PLACEHOLDER.findall(body))
+    unknown = sorted(used - set(INVITATION_PLACEHOLDERS))
+    if unknown:
+        problems.append(
+            "Unknown placeholders: "
+            + ", ".join(f"{{{u}}}" for u in unknown)
+            + ". Use only "
+            + ", ".join(f"{{{p}}}" for p in INVITATION_PLACEHOLDERS)
+            + "."
+        )
+    if "{link}" not in body:
+        problems.append("The email must contain {link}, or the candidate cannot open the test.")
+    return problems
+
+
+def preview_email(agency: Agency, subject: str | None = None, body: str | None = None) -> RenderedEmail:
+    """The invitation email with sample values, as the agency's template (or the standard one) makes it."""
+    values = {**SAMPLE_VALUES, "agency": agency.name}
+    subject = agency.invitation_subject if subject is None else subject
+    body = agency.invitation_body if body is None else body
+    if subject and body:
+        return render_text(subject, body, values)
+    return render_email("invitation", values)
+
+
+def save_template(agency: Agency, subject: str, body: str, *, by: User, now: datetime) -> None:
+    """Set the agency's invitation email (empty both: back to the standard text). Raises InvitationError."""
+    subject, body = subject.strip(), body.strip()
+    if bool(subject) != bool(body):
+        raise InvitationError("Write both the subject and the message, or leave both empty for the standard email.")
+    problems = template_problems(subject, body) if subject else []
+    if problems:
+        raise InvitationError(" ".join(problems))
+    agency.invitation_subject = subject or None
+    agency.invitation_body = body or None
+    audit.record(
+        "agency.invitation_email_updated",
+        now=now,
+        agency_public_id=agency.public_id,
+        actor_public_id=by.public_id,
+        object_type="agency",
+        object_public_id=agency.public_id,
+    )
+
+
 def _send(invitation: Invitation, now: datetime, template: str = "invitation") -> None:
     assessment = invitation.assessment
     agency = db.session.get_one(Agency, invitation.agency_id)
     minutes = assessment.time_limit_minutes
+    custom = None
+    if template == "invitation" and agency.invitation_subject and agency.invitation_body:
+        custom = (agency.invitation_subject, agency.invitation_body)
     invitation.email_message = queue_email(
         to=invitation.candidate.email,
         template=template,
+        custom=custom,
         values={
             "name": invitation.candidate.name,
             "agency": agency.name,

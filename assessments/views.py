@@ -8,10 +8,11 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from accounts.access import access, current_scope, get_scoped_or_404, scoped_select
-from accounts.models import STAFF_ROLES
+from accounts.models import ADMIN_ONLY, STAFF_ROLES, Agency
 from assessments import delivery, invitations, services
 from assessments.forms import (
     InvitationActionForm,
+    InvitationEmailForm,
     InviteForm,
     ItemActionForm,
     NewAssessmentForm,
@@ -276,3 +277,35 @@ def invitation_action(public_id: str, action: str) -> Response:
             "success",
         )
     return redirect(url_for("assessments.detail", public_id=invitation.assessment.public_id, _anchor="invitations"))
+
+
+@bp.route("/invitation-email", methods=["GET", "POST"])
+@access(roles=ADMIN_ONLY)
+def invitation_email() -> Response | tuple[str, int] | str:
+    """The agency's invitation email, with a preview filled with sample values."""
+    agency = db.session.execute(scoped_select(Agency, current_scope())).scalar_one()
+    form = InvitationEmailForm()
+    if request.method == "GET":
+        form.subject.data = agency.invitation_subject or ""
+        form.body.data = agency.invitation_body or ""
+        return render_template(
+            "assessments/invitation_email.html", form=form, preview=invitations.preview_email(agency)
+        )
+    if not form.validate_on_submit():
+        return render_template("assessments/invitation_email.html", form=form, preview=None), 422
+    subject, body = form.subject.data or "", form.body.data or ""
+    if request.form.get("action") == "preview":
+        problems = invitations.template_problems(subject, body) if subject or body else []
+        form.body.errors = problems
+        preview = None if problems else invitations.preview_email(agency, subject, body)
+        return render_template(
+            "assessments/invitation_email.html", form=form, preview=preview
+        ), 422 if problems else 200
+    try:
+        with unit_of_work():
+            invitations.save_template(agency, subject, body, by=current_user, now=utcnow())
+    except invitations.InvitationError as exc:
+        form.body.errors = [str(exc)]
+        return render_template("assessments/invitation_email.html", form=form, preview=None), 422
+    flash("Invitation email saved.", "success")
+    return redirect(url_for("assessments.invitation_email"))
