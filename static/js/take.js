@@ -12,7 +12,35 @@
   var queueKey = "rapport-unsent-" + window.location.pathname;
   var sending = false;
 
-  function say(text) { if (statusBox) { statusBox.textContent = text; } }
+  // `problem` marks a message the candidate must act on (offline, changed elsewhere, refused).
+  function say(text, problem) {
+    if (statusBox) {
+      statusBox.textContent = text;
+      statusBox.classList.toggle("is-problem", !!problem);
+    }
+  }
+
+  function queue(answer) {
+    var body = JSON.stringify({ item: item, answer: answer, revision: parseInt(revisionInput.value, 10) });
+    window.localStorage.setItem(queueKey, body);
+    return body;
+  }
+
+  // An answer kept on this device from an earlier visit to this page: show it again, to send it.
+  function restore(body) {
+    var answer = body.answer || {};
+    function pick(name, value) {
+      var field = form.querySelector("input[name='" + name + "'][value='" + CSS.escape(String(value)) + "']");
+      if (field) { field.checked = true; }
+    }
+    Object.keys(answer.ratings || {}).forEach(function (label) { pick("answer-rate-" + label, answer.ratings[label]); });
+    Object.keys(answer.ranks || {}).forEach(function (label) {
+      var select = form.querySelector("select[name='answer-rank-" + CSS.escape(label) + "']");
+      if (select) { select.value = String(answer.ranks[label]); }
+    });
+    ["most", "least", "choice"].forEach(function (kind) { if (answer[kind]) { pick("answer-" + kind, answer[kind]); } });
+    revisionInput.value = body.revision;  // what it was based on: a newer answer from elsewhere wins
+  }
 
   function readAnswer() {
     var answer = {};
@@ -38,8 +66,7 @@
     if (!answer || sending) { return; }
     sending = true;
     say("Saving…");
-    var body = JSON.stringify({ item: item, answer: answer, revision: parseInt(revisionInput.value, 10) });
-    window.localStorage.setItem(queueKey, body);
+    var body = queue(answer);
     fetch(form.dataset.autosaveUrl, {
       method: "POST",
       credentials: "same-origin",
@@ -61,11 +88,12 @@
         window.location.assign(form.action.replace(/\/item\/\d+$/, ""));
       } else {
         window.localStorage.removeItem(queueKey);
-        say(reply.data.error || "Your answer could not be saved. Please try again.");
+        say(reply.data.error || "Your answer could not be saved. Please try again.", true);
       }
     }).catch(function () {
       sending = false;
-      say("You seem to be offline. Your answer is kept on this device and will be saved when you are back online.");
+      queue(readAnswer() || answer);  // the latest choice, made while this one was on its way
+      say("You seem to be offline. Your answer is kept on this device and will be saved when you are back online.", true);
     });
   }
 
@@ -89,13 +117,20 @@
 
   form.addEventListener("change", send);
   window.addEventListener("online", send);
-  if (window.localStorage.getItem(queueKey)) { send(); }
+  var unsent = window.localStorage.getItem(queueKey);
+  if (unsent) {
+    try {
+      var kept = JSON.parse(unsent);
+      if (kept.item === item) { restore(kept); }
+    } catch (ignored) { /* not ours: send what the page shows */ }
+    send();
+  }
 
   var timer = document.getElementById("timer");
   var announce = document.getElementById("timer-announce");
   if (timer) {
     var left = parseInt(timer.dataset.secondsLeft, 10);
-    var end = Date.now() + left * 1000;
+    var end = Date.now() + (left + 1) * 1000;  // the server rounds the seconds down: never end early
     var announced = {};
     window.setInterval(function () {
       var seconds = Math.max(0, Math.round((end - Date.now()) / 1000));
