@@ -138,6 +138,30 @@ def send_reminders_task() -> int:
     return sent
 
 
+@huey.task()
+@_with_app_context
+def process_batch_task(batch_id: int) -> int:
+    """Send a bulk invitation a chunk at a time until it is done (a no-op when another worker holds it)."""
+    from assessments.batches import process_batch
+
+    chunks = 0
+    while process_batch(batch_id, utcnow()):
+        chunks += 1
+    return chunks
+
+
+@huey.periodic_task(crontab(minute="*"))
+@_with_app_context
+def resume_batches_task() -> int:
+    """Every minute: resume bulk invitations whose task was lost (queued or running past their lease)."""
+    from assessments.batches import stalled_batches
+
+    stalled = stalled_batches(utcnow())
+    for batch_id in stalled:
+        process_batch_task(batch_id)
+    return len(stalled)
+
+
 def queue_status(now: datetime) -> dict[str, Any]:
     """Whether the queue's storage answers, how many tasks wait, and when a consumer last swept."""
     try:

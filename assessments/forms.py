@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     EmailField,
@@ -86,6 +87,15 @@ class InviteForm(FlaskForm):
         "Candidate's email",
         filters=[strip],
         validators=[DataRequired("Enter the email address."), Email("Enter a valid email address."), Length(max=254)],
+    )
+
+
+class BatchUploadForm(FlaskForm):
+    file = FileField(
+        "CSV file of candidates",
+        validators=[FileRequired("Choose a CSV file to upload.")],
+        description="A header row naming the columns name and email, then one candidate a row. "
+        "UTF-8, up to 2 MB and 5,000 rows.",
     )
 
 

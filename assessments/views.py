@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import defer
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from accounts.access import access, current_scope, get_scoped_or_404, scoped_select
 from accounts.models import ADMIN_ONLY, STAFF_ROLES, Agency
-from assessments import delivery, invitations, services
+from assessments import batches, delivery, invitations, services
 from assessments.forms import (
+    BatchUploadForm,
     InvitationActionForm,
     InvitationEmailForm,
     InviteForm,
@@ -19,7 +23,7 @@ from assessments.forms import (
     PublishAssessmentForm,
     SettingsForm,
 )
-from assessments.models import Assessment, Invitation
+from assessments.models import Assessment, Invitation, InviteBatch
 from database import db, unit_of_work, utcnow
 from positions.models import Position
 from scenarios import queries as bank_queries
@@ -86,6 +90,8 @@ def _page(
     settings_form: SettingsForm | None = None,
     status: int = 200,
     invite_form: InviteForm | None = None,
+    batch_form: BatchUploadForm | None = None,
+    batch_error: batches.BatchError | None = None,
 ) -> tuple[str, int]:
     usable = services.usable_versions(assessment.agency_id)
     in_use = {i.version.scenario_id for i in assessment.items}
@@ -104,6 +110,9 @@ def _page(
     ]
     return render_template(
         "assessments/detail.html",
+        batch_form=batch_form or BatchUploadForm(),
+        batch_error=batch_error,
+        recent_batches=_recent_batches(assessment),
         assessment=assessment,
         coverage=services.coverage(assessment),
         settings_form=settings_form or _settings_form(assessment, usable),
@@ -253,6 +262,70 @@ def invite(public_id: str) -> Response | tuple[str, int]:
         return _page(assessment, status=422, invite_form=form)
     flash("Invitation queued. The email goes out in a moment.", "success")
     return redirect(url_for("assessments.detail", public_id=public_id, _anchor="invitations"))
+
+
+# Room around the file for the multipart headers and the CSRF field.
+UPLOAD_OVERHEAD = 64 * 1024
+
+
+@bp.url_value_preprocessor
+def _allow_batch_uploads(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    # Before any before_request hook reads the form (CSRF does): a CSV may be up to 2 MB.
+    if endpoint == "assessments.upload_batch" and request.method == "POST":
+        request.max_content_length = batches.MAX_FILE_BYTES + UPLOAD_OVERHEAD
+
+
+def _recent_batches(assessment: Assessment) -> list[InviteBatch]:
+    return list(
+        db.session.scalars(
+            scoped_select(InviteBatch, current_scope())
+            .where(InviteBatch.assessment_id == assessment.id)
+            .options(defer(InviteBatch.rows))
+            .order_by(InviteBatch.created_at.desc())
+            .limit(5)
+        )
+    )
+
+
+@bp.post("/<public_id>/batches")
+@access(roles=STAFF_ROLES, owns=Assessment)
+def upload_batch(public_id: str) -> Response | tuple[str, int]:
+    assessment = get_scoped_or_404(Assessment, public_id)
+    form = BatchUploadForm()
+    if not form.validate_on_submit():
+        return _page(assessment, status=422, batch_form=form)
+    raw = form.file.data.read(batches.MAX_FILE_BYTES + 1)
+    try:
+        with unit_of_work():
+            batch = batches.create_batch(assessment, raw, by=current_user, now=utcnow())
+    except batches.BatchError as exc:
+        form.file.errors = [str(exc)]
+        if not assessment.is_published:  # the Candidates section, and its form, show only once published
+            flash(str(exc), "error")
+        return _page(assessment, status=422, batch_form=form, batch_error=exc)
+    flash("File checked. The invitations are being sent; this page shows how far it has got.", "success")
+    return redirect(url_for("assessments.batch", public_id=batch.public_id))
+
+
+@bp.get("/batches/<public_id>")
+@access(roles=STAFF_ROLES, owns=InviteBatch)
+def batch(public_id: str) -> str:
+    """A bulk invitation's progress; the page refreshes itself until the batch is finished."""
+    invite_batch = get_scoped_or_404(InviteBatch, public_id)
+    return render_template("assessments/batch.html", batch=invite_batch, progress=batches.progress(invite_batch))
+
+
+@bp.get("/batches/<public_id>/errors.csv")
+@access(roles=STAFF_ROLES, owns=InviteBatch)
+def batch_errors(public_id: str) -> Response:
+    """The rows of a bulk invitation that were refused or merged, as a CSV download."""
+    invite_batch = get_scoped_or_404(InviteBatch, public_id)
+    filename = f"invitation-problems-{invite_batch.created_at:%Y%m%d-%H%M}.csv"
+    return Response(
+        batches.error_report_csv(invite_batch).encode("utf-8-sig"),  # the BOM tells Excel it is UTF-8
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @bp.post("/invitations/<public_id>/<action>")

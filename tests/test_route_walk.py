@@ -7,7 +7,7 @@ actor kinds (client users of the portal, candidates, API keys) to ACTORS and fix
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -16,15 +16,15 @@ from sqlalchemy import select
 
 from accounts.access import AccessPolicy, policy_of
 from accounts.models import ADMIN_ONLY, STAFF_ROLES, Agency, AuditEvent, Client, Role, User
-from assessments.models import Assessment, AssessmentItem, Invitation
-from database import db
+from assessments.models import Assessment, AssessmentItem, Invitation, InviteBatch
+from database import db, unit_of_work, utcnow
 from mailer import EmailMessage
 from positions.models import Position
 from scenarios.models import Competency, Scenario, ScenarioVersion
 from tests.conftest import Tenant, build_tenant, sign_in
 
 ACTORS = ("anonymous", "client_user", "candidate", "recruiter", "admin")
-OWNED = (User, Client, EmailMessage, Competency, Scenario, Position, Assessment, Invitation)
+OWNED = (User, Client, EmailMessage, Competency, Scenario, Position, Assessment, Invitation, InviteBatch)
 SKIP_METHODS = {"HEAD", "OPTIONS"}
 
 
@@ -33,6 +33,7 @@ class World:
     app: Flask
     a: Tenant
     b: Tenant
+    batches: dict[str, str] = field(default_factory=dict)  # agency public id -> its batch
 
     def owned_by(self, tenant: Tenant, model: type | None) -> str | None:
         return {
@@ -44,12 +45,42 @@ class World:
             Position: tenant.position_id,
             Assessment: tenant.assessment_id,
             Invitation: tenant.invitation_id,
+            InviteBatch: self.batches.get(tenant.agency_id),
         }.get(model)  # type: ignore[arg-type]
 
 
 @pytest.fixture
 def world(app: Flask) -> World:
-    return World(app=app, a=build_tenant(app, "Alpha"), b=build_tenant(app, "Beta"))
+    world = World(app=app, a=build_tenant(app, "Alpha"), b=build_tenant(app, "Beta"))
+    for tenant in (world.a, world.b):
+        world.batches[tenant.agency_id] = add_batch(app, tenant)
+    return world
+
+
+def add_batch(app: Flask, tenant: Tenant) -> str:
+    """A finished bulk invitation with one rejected row, for the walk to probe (build_tenant makes none)."""
+    rejected_name = f"Rejected {tenant.agency_name}"
+    with app.app_context(), unit_of_work():
+        assessment = db.session.scalars(select(Assessment).where(Assessment.public_id == tenant.assessment_id)).one()
+        batch = InviteBatch(
+            agency_id=assessment.agency_id,
+            client_id=assessment.client_id,
+            assessment_id=assessment.id,
+            status="done",
+            rows=[],
+            rejected=[{"line": 2, "name": rejected_name, "email": "not-an-address", "reason": "Not valid."}],
+            total_rows=0,
+            processed_rows=0,
+            invited=0,
+            already_invited=0,
+            created_at=utcnow(),
+            finished_at=utcnow(),
+        )
+        db.session.add(batch)
+        db.session.flush()
+        batch_id = batch.public_id
+    tenant.secrets += [batch_id, rejected_name]
+    return batch_id
 
 
 def client_for(world: World, actor: str) -> Any:
@@ -122,6 +153,7 @@ def snapshot(app: Flask, tenant: Tenant) -> list[Any]:
                 (Position, (Position.public_id, Position.title, Position.responsibilities)),
                 (Assessment, (Assessment.public_id, Assessment.title, Assessment.status, Assessment.instructions)),
                 (Invitation, (Invitation.public_id, Invitation.token_version, Invitation.revoked_at)),
+                (InviteBatch, (InviteBatch.public_id, InviteBatch.status, InviteBatch.processed_rows)),
             )
         ]
         items = db.session.execute(
