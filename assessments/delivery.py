@@ -8,6 +8,7 @@ carries the revision it was based on, and a submission happens exactly once.
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 from datetime import datetime, timedelta
 from typing import Any
@@ -131,7 +132,7 @@ def is_open(attempt: Attempt, now: datetime) -> bool:
 def seconds_left(attempt: Attempt, now: datetime) -> int | None:
     if attempt.deadline is None:
         return None
-    return max(0, int((attempt.deadline - now).total_seconds()))
+    return max(0, math.ceil((attempt.deadline - now).total_seconds()))
 
 
 def item_version(attempt: Attempt, number: int) -> ScenarioVersion | None:

@@ -280,7 +280,7 @@ def autosave(invitation: Invitation) -> Any:
         current = exc.current
         return jsonify(error=str(exc), revision=current.revision if current else 0), 409
     except delivery.AlreadySubmitted as exc:
-        return jsonify(error=str(exc)), 409
+        return jsonify(error=str(exc), submitted=True), 409
     except delivery.TimeOver as exc:
         return jsonify(error=str(exc)), 410
     except (delivery.DeliveryError, scoring_adapter.InvalidAnswer) as exc:

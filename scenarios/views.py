@@ -321,9 +321,10 @@ def duplicate(public_id: str) -> WerkzeugResponse:
 # --- Import and export --------------------------------------------------------------------------
 
 
-@bp.before_app_request
-def _allow_large_imports() -> None:
-    if request.endpoint == "scenarios.import_bank" and request.method == "POST":
+@bp.url_value_preprocessor
+def _allow_large_imports(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    # Runs before the CSRF check reads the form, so the larger limit applies to the upload itself.
+    if endpoint == "scenarios.import_bank" and request.method == "POST":
         request.max_content_length = IMPORT_LIMIT
         request.max_form_memory_size = IMPORT_LIMIT
 

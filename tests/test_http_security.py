@@ -139,3 +139,6 @@ def test_werkzeug_request_log_masks_link_tokens():
     ScrubTokens().filter(record)
     assert "abc.def.ghi" not in record.getMessage()
     assert "/password/reset/[redacted]" in record.getMessage()
+    link = logging.LogRecord("werkzeug", logging.INFO, "", 0, '"%s" %s', ("GET /t/eyJpIjo.abc.def HTTP/1.1", 200), None)
+    ScrubTokens().filter(link)
+    assert "eyJpIjo" not in link.getMessage()

@@ -83,7 +83,7 @@
         say("Your answer is saved.");
         var now = readAnswer();
         if (JSON.stringify(now) !== JSON.stringify(answer)) { send(); }
-      } else if (reply.status === 410) {
+      } else if (reply.status === 410 || (reply.data && reply.data.submitted)) {
         window.localStorage.removeItem(queueKey);
         window.location.assign(form.action.replace(/\/item\/\d+$/, ""));
       } else {

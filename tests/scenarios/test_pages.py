@@ -197,3 +197,17 @@ def test_competencies_are_read_by_recruiters_and_edited_by_admins(app, client, t
     assert (
         post(admin, app, "/competencies/new", {"code": "Bad Code", "name": "x", "definition": "x"}).status_code == 422
     )
+
+
+def test_imports_above_the_general_body_limit_are_read(app, client, tenant_a):
+    sign_in(client, app, tenant_a.recruiter["email"])
+    big = ("# " + "x" * 1000 + "\n") * 1500 + "format: other\n"  # about 1.5 MB, above the 1 MB limit of other forms
+    response = post(
+        client,
+        app,
+        "/scenarios/import",
+        {"file": (io.BytesIO(big.encode()), "big.yaml")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422  # read and checked, not refused as too large
+    assert "rapport-scenario-bank" in response.get_data(as_text=True)
