@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from accounts import tokens
 from assessments import scoring_adapter
@@ -30,6 +31,7 @@ from assessments.models import (
     InvitationStatus,
 )
 from database import db
+from positions.models import Position
 from scenarios.models import ScenarioVersion
 
 GRACE = timedelta(seconds=15)
@@ -71,7 +73,16 @@ def invitation_for_token(token: str, now: datetime) -> Invitation:
 
 def invitation_for(public_id: str, version: object, now: datetime) -> Invitation:
     """The invitation with this public id and token version, unless revoked or expired before it started."""
-    invitation = db.session.scalar(select(Invitation).where(Invitation.public_id == public_id))
+    invitation = db.session.scalar(
+        select(Invitation)
+        .where(Invitation.public_id == public_id)
+        .options(
+            joinedload(Invitation.agency),
+            joinedload(Invitation.attempt),
+            joinedload(Invitation.candidate),
+            joinedload(Invitation.assessment).joinedload(Assessment.position).joinedload(Position.client),
+        )
+    )
     if invitation is None or invitation.token_version != version or invitation.revoked_at is not None:
         raise LinkInvalid
     if invitation.attempt is None and now >= invitation.expires_at:

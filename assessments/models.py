@@ -10,7 +10,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, Enum, ForeignKey, Integer,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
-from accounts.models import Scope
+from accounts.models import Agency, Scope
 from candidates.models import Candidate
 from database import Base, Model, PublicIdMixin
 from mailer import EmailMessage
@@ -137,6 +137,7 @@ class Invitation(PublicIdMixin, Model):
     reminders_sent: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     created_at: Mapped[datetime] = mapped_column(nullable=False)
 
+    agency: Mapped[Agency] = relationship()
     assessment: Mapped[Assessment] = relationship()
     candidate: Mapped[Candidate] = relationship()
     email_message: Mapped[EmailMessage | None] = relationship()

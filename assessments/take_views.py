@@ -13,9 +13,8 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from accounts.access import access
-from accounts.models import Agency
 from assessments import delivery, scoring_adapter
-from assessments.models import Attempt, DemographicResponse, Invitation
+from assessments.models import Answer, Attempt, DemographicResponse, Invitation
 from database import db, unit_of_work, utcnow
 from scenarios.models import ScenarioVersion
 from scenarios.rendering import candidate_item
@@ -50,13 +49,13 @@ def candidate_page(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def _context(invitation: Invitation) -> dict[str, Any]:
     assessment = invitation.assessment
-    agency = db.session.get_one(Agency, invitation.agency_id)
+    agency = invitation.agency
     return {
         "invitation": invitation,
         "assessment": assessment,
         "agency": agency,
         "client": assessment.position.client,
-        "item_count": len(assessment.items),
+        "item_count": len(invitation.attempt.item_order) if invitation.attempt else len(assessment.items),
     }
 
 
@@ -157,11 +156,11 @@ def _item_page(invitation: Invitation, number: int, *, error: str | None = None,
     version = delivery.item_version(attempt, number)
     if version is None:
         abort(404)
-    saved = delivery.answers_of(attempt).get(version.id)
+    saved = db.session.get(Answer, (attempt.id, version.id))
     now = utcnow()
     body = render_template(
         "take/item.html",
-        item=candidate_item(version, ref="answer"),
+        item=_cached_item(version),
         number=number,
         total=len(attempt.item_order),
         answer=saved.answer if saved else {},
@@ -171,6 +170,24 @@ def _item_page(invitation: Invitation, number: int, *, error: str | None = None,
         **_context(invitation),
     )
     return _no_store(make_response(body, status))
+
+
+_ITEMS: dict[str, Any] = {}
+
+
+def _cached_item(version: ScenarioVersion) -> Any:
+    """The candidate's view of a published (frozen) version, built once per process.
+
+    Keyed by the version's random public id, which no other version, database or tenant shares.
+    """
+    item = _ITEMS.get(version.public_id)
+    if item is None:
+        item = candidate_item(version, ref="answer")
+        if version.is_frozen:
+            if len(_ITEMS) > 5000:
+                _ITEMS.clear()
+            _ITEMS[version.public_id] = item
+    return item
 
 
 @bp.get("/test/item/<int:number>")

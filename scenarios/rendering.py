@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
@@ -47,7 +47,13 @@ def _markdown() -> MarkdownIt:
 
 def render_markdown(text: str) -> Markup:
     """Markdown to HTML with raw HTML off, then an allowlist sanitizer: safe to show anywhere."""
-    html = _markdown().render(text or "")
+    return Markup(_render_markdown(text or ""))  # noqa: S704 (nh3's output)
+
+
+@lru_cache(maxsize=4096)
+def _render_markdown(text: str) -> str:
+    # Published stems never change, so each is rendered once per process.
+    html = _markdown().render(text)
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -55,7 +61,7 @@ def render_markdown(text: str) -> Markup:
         url_schemes={"https", "mailto"},
         link_rel="noopener noreferrer",
     )
-    return Markup(clean)  # noqa: S704 (nh3's output)
+    return str(clean)
 
 
 @dataclass(frozen=True)
