@@ -300,7 +300,7 @@ def seed(url: str, count: int) -> Seeded:
     from app import create_app
     from assessments.models import Assessment
     from benchmarks.http_reference import BenchItem, create_tables
-    from database import db
+    from database import db, unit_of_work
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
@@ -308,14 +308,13 @@ def seed(url: str, count: int) -> Seeded:
         paths = build_assessment(count)
     candidates = [start_candidate(app, path, index) for index, path in enumerate(paths)]
     create_tables(url)
-    with app.app_context():
+    with app.app_context(), unit_of_work():
         assessment = db.session.query(Assessment).one()
         rows = [
             {"id": n, "stem": item.version.stem, "options": [o.text for o in item.version.options]}
             for n, item in enumerate(assessment.items, start=1)
         ]
         db.session.execute(insert(BenchItem), rows)
-        db.session.commit()
     return Seeded(app=app, url=url, candidates=candidates)
 
 
