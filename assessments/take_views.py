@@ -190,17 +190,22 @@ def _cached_item(version: ScenarioVersion) -> Any:
     return item
 
 
-@bp.get("/test/item/<int:number>")
-@access(roles=None)
-@candidate_page
-def item(invitation: Invitation, number: int) -> Any:
+def _redirect_unless_open(invitation: Invitation) -> Response | None:
+    """Where to send the candidate when the test is not open (not started, or over); None when it is."""
     attempt = invitation.attempt
     if attempt is None:
         return redirect(url_for("take.overview"))
     _finalise_if_overdue(attempt, utcnow())
     if attempt.submitted_at is not None:
         return redirect(url_for("take.done"))
-    return _item_page(invitation, number)
+    return None
+
+
+@bp.get("/test/item/<int:number>")
+@access(roles=None)
+@candidate_page
+def item(invitation: Invitation, number: int) -> Any:
+    return _redirect_unless_open(invitation) or _item_page(invitation, number)
 
 
 def answer_from_form(version: ScenarioVersion, form: Any) -> dict[str, Any]:
@@ -309,12 +314,11 @@ def autosave(invitation: Invitation) -> Any:
 @access(roles=None)
 @candidate_page
 def review(invitation: Invitation) -> Any:
+    closed = _redirect_unless_open(invitation)
+    if closed is not None:
+        return closed
     attempt = invitation.attempt
-    if attempt is None:
-        return redirect(url_for("take.overview"))
-    _finalise_if_overdue(attempt, utcnow())
-    if attempt.submitted_at is not None:
-        return redirect(url_for("take.done"))
+    assert attempt is not None
     saved = delivery.answers_of(attempt)
     rows = []
     for number, version_id in enumerate(attempt.item_order, start=1):
