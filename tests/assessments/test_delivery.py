@@ -391,3 +391,12 @@ def test_context_signals_are_recorded_and_shown_as_context(app, client, publishe
     page = staff.get(f"/assessments/{tenant_a.assessment_id}").get_data(as_text=True)
     assert "Left the page 1×, pasted 1×, reloaded 0×" in page
     assert "never a score" in page
+
+
+def test_links_survive_a_secret_key_rotation(app, client, published):
+    old = app.config["SECRET_KEY"]
+    app.config["SECRET_KEY"] = "a-new-secret-key-" + "y" * 32
+    app.config["SECRET_KEY_FALLBACKS"] = [old]
+    assert client.get(published["path"]).status_code == 200
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert client.get(published["path"]).status_code == 404
