@@ -85,6 +85,7 @@ DEMO_REPORTED = ("professionalism", "collaboration")
 def seed_demo(now: datetime) -> list[str]:
     """Create what is missing of the demo data and return the demo logins; running it twice changes nothing."""
     lines = []
+    candidate_line = ""
     for spec in DEMO_AGENCIES:
         with unit_of_work():
             agency = _agency(spec, now)
@@ -97,11 +98,11 @@ def seed_demo(now: datetime) -> list[str]:
             with unit_of_work():
                 link = _demo_candidates(agency, now)
             if link:
-                lines.append(f"  Candidate link (Alex Morgan, not started): {link}")
+                candidate_line = f"  Candidate link (Alex Morgan, not started): {link}"
         for demo_user in spec.users:
             if demo_user.role is not Role.CLIENT:
                 lines.append(f"  {demo_user.role.label:<13} {demo_user.email:<32} {demo_user.password}  ({spec.name})")
-    return lines
+    return [*lines, candidate_line] if candidate_line else lines
 
 
 def _agency(spec: DemoAgency, now: datetime) -> Agency:
