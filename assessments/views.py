@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -382,3 +384,83 @@ def invitation_email() -> Response | tuple[str, int] | str:
         return render_template("assessments/invitation_email.html", form=form, preview=None), 422
     flash("Invitation email saved.", "success")
     return redirect(url_for("assessments.invitation_email"))
+
+
+@dataclass(frozen=True)
+class WalkPreview:
+    """What the candidate templates need to run as a recruiter's preview: GET links, nothing recorded."""
+
+    url: str
+    back: str
+    title: str
+
+    def item_url(self, number: int) -> str:
+        return f"{self.url}?step=item&n={number}"
+
+
+@bp.get("/<public_id>/walk")
+@access(roles=STAFF_ROLES, owns=Assessment)
+def walk(public_id: str) -> str:
+    """The whole candidate journey, page by page, for a recruiter: the real templates, nothing recorded."""
+    assessment = get_scoped_or_404(Assessment, public_id)
+    items = [i.version for i in assessment.items]
+    total = len(items)
+    preview = WalkPreview(
+        url=url_for("assessments.walk", public_id=public_id),
+        back=url_for("assessments.detail", public_id=public_id),
+        title=assessment.title,
+    )
+    agency = db.session.execute(scoped_select(Agency, current_scope())).scalar_one()
+    sample = SimpleNamespace(candidate=SimpleNamespace(name="Sample Candidate"), extra_time_percent=0, attempt=None)
+    context = {
+        "preview": preview,
+        "invitation": sample,
+        "assessment": assessment,
+        "agency": agency,
+        "client": assessment.position.client,
+        "item_count": total,
+        "token": "preview",
+    }
+    seconds = assessment.time_limit_minutes * 60 if assessment.time_limit_minutes else None
+    step = request.args.get("step", "landing")
+    number = request.args.get("n", type=int) or 1
+    came_from = request.args.get("from", type=int)
+    if step == "item" and came_from is not None:
+        go = request.args.get("go", "next")
+        step, number = (
+            ("review", came_from) if go == "review" else ("item", came_from + (-1 if go == "previous" else 1))
+        )
+        if number > total:
+            step = "review"
+    if step == "overview":
+        practice = assessment.practice_version
+        return render_template(
+            "take/overview.html", practice=candidate_item(practice, ref="practice") if practice else None, **context
+        )
+    if step == "item" and total:
+        number = min(max(number, 1), total)
+        return render_template(
+            "take/item.html",
+            item=candidate_item(items[number - 1], ref="answer"),
+            number=number,
+            total=total,
+            answer={},
+            revision=0,
+            seconds_left=seconds,
+            error=None,
+            **context,
+        )
+    if step == "review":
+        return render_template(
+            "take/review.html", rows=[(n, False) for n in range(1, total + 1)], seconds_left=seconds, **context
+        )
+    if step == "done":
+        return render_template(
+            "take/done.html",
+            attempt=SimpleNamespace(finalised_by=None),
+            answered_about_you=False,
+            sexes=delivery.SEX_CHOICES,
+            races=delivery.RACE_ETHNICITY_CHOICES,
+            **context,
+        )
+    return render_template("take/landing.html", **context)

@@ -188,3 +188,34 @@ def test_new_assessment_needs_a_position_of_the_agency(app, client, tenant_a, te
     assert response.status_code == 422
     ok = post(client, app, "/assessments/new", {"position": tenant_a.position_id, "title": "Second screen"})
     assert ok.status_code == 302
+
+
+def test_the_walk_through_shows_every_candidate_page_and_records_nothing(app, client, tenant_a):
+    from sqlalchemy import func
+
+    from assessments.models import Answer, Attempt, Invitation
+
+    def counts():
+        with app.app_context():
+            return [db.session.scalar(select(func.count()).select_from(m)) for m in (Invitation, Attempt, Answer)]
+
+    sign_in(client, app, tenant_a.recruiter["email"])
+    before = counts()
+    base = f"/assessments/{tenant_a.assessment_id}/walk"
+    pages = {
+        base: "Hello Sample Candidate",
+        f"{base}?step=overview": "Before you start",
+        f"{base}?step=item&n=1": "Situation 1 of 1",
+        f"{base}?step=item&from=1&go=next": "Check your answers",
+        f"{base}?step=review": "Send my answers",
+        f"{base}?step=done": "your answers are sent",
+    }
+    for url, text in pages.items():
+        page = client.get(url)
+        assert page.status_code == 200, url
+        body = page.get_data(as_text=True)
+        assert text in body, url
+        assert "Nothing you do here is saved or sent." in body
+        assert 'method="post"' not in body.split("<main", 1)[1].split("</main>")[0], url
+        assert "Rationale A" not in body and "take.js" not in body
+    assert counts() == before
