@@ -71,18 +71,20 @@ def invitation_for_token(token: str, now: datetime) -> Invitation:
     return invitation_for(str(payload.get("i")), payload.get("v"), now)
 
 
-def invitation_for(public_id: str, version: object, now: datetime) -> Invitation:
-    """The invitation with this public id and token version, unless revoked or expired before it started."""
-    invitation = db.session.scalar(
-        select(Invitation)
-        .where(Invitation.public_id == public_id)
-        .options(
+def invitation_for(public_id: str, version: object, now: datetime, *, with_context: bool = True) -> Invitation:
+    """The invitation with this public id and token version, unless revoked or expired before it started.
+
+    `with_context` also loads what the pages around the test show (agency, client, position); the item
+    page and autosave need only the invitation and its attempt.
+    """
+    options = [joinedload(Invitation.attempt)]
+    if with_context:
+        options += [
             joinedload(Invitation.agency),
-            joinedload(Invitation.attempt),
             joinedload(Invitation.candidate),
             joinedload(Invitation.assessment).joinedload(Assessment.position).joinedload(Position.client),
-        )
-    )
+        ]
+    invitation = db.session.scalar(select(Invitation).where(Invitation.public_id == public_id).options(*options))
     if invitation is None or invitation.token_version != version or invitation.revoked_at is not None:
         raise LinkInvalid
     if invitation.attempt is None and now >= invitation.expires_at:

@@ -32,19 +32,24 @@ def link_invalid() -> tuple[str, int]:
     return render_template("take/link_invalid.html"), 404
 
 
-def candidate_page(view: Callable[..., Any]) -> Callable[..., Any]:
+def candidate_page(view: Callable[..., Any], *, with_context: bool = True) -> Callable[..., Any]:
     """Load the invitation from the candidate's session (404 without one) and pass it to the view."""
 
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         held = session.get(SESSION_KEY) or {}
         try:
-            invitation = delivery.invitation_for(str(held.get("i")), held.get("v"), utcnow())
+            invitation = delivery.invitation_for(str(held.get("i")), held.get("v"), utcnow(), with_context=with_context)
         except delivery.LinkInvalid:
             return link_invalid()
         return view(invitation, *args, **kwargs)
 
     return wrapped
+
+
+def candidate_call(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Like candidate_page, for the item page and the script's calls: only the invitation and its attempt."""
+    return candidate_page(view, with_context=False)
 
 
 def _context(invitation: Invitation) -> dict[str, Any]:
@@ -167,7 +172,6 @@ def _item_page(invitation: Invitation, number: int, *, error: str | None = None,
         revision=saved.revision if saved else 0,
         seconds_left=delivery.seconds_left(attempt, now),
         error=error,
-        **_context(invitation),
     )
     return _no_store(make_response(body, status))
 
@@ -203,7 +207,7 @@ def _redirect_unless_open(invitation: Invitation) -> Response | None:
 
 @bp.get("/test/item/<int:number>")
 @access(roles=None)
-@candidate_page
+@candidate_call
 def item(invitation: Invitation, number: int) -> Any:
     return _redirect_unless_open(invitation) or _item_page(invitation, number)
 
@@ -238,7 +242,7 @@ def _int(raw: str | None) -> int | str | None:
 
 @bp.post("/test/item/<int:number>")
 @access(roles=None)
-@candidate_page
+@candidate_call
 def save_form(invitation: Invitation, number: int) -> Any:
     """Save an item's answer from the plain form (JavaScript off), then go on."""
     attempt = invitation.attempt
@@ -275,7 +279,7 @@ def save_form(invitation: Invitation, number: int) -> Any:
 
 @bp.post("/test/answers")
 @access(roles=None)
-@candidate_page
+@candidate_call
 def autosave(invitation: Invitation) -> Any:
     """Save one answer from the page's script: JSON in, JSON out, acknowledged only after commit."""
     attempt = invitation.attempt
@@ -385,7 +389,7 @@ def about_you(invitation: Invitation) -> Any:
 
 @bp.post("/test/signals")
 @access(roles=None)
-@candidate_page
+@candidate_call
 def signals(invitation: Invitation) -> Any:
     """Context signals from the page's script (focus lost, paste, reload). Never a score."""
     attempt = invitation.attempt
