@@ -234,6 +234,8 @@ class Tenant:
     position_id: str = ""
     assessment_id: str = ""
     invitation_id: str = ""
+    candidate_id: str = ""
+    transfer_id: str = ""
     secrets: list[str] = field(default_factory=list)
 
 
@@ -383,6 +385,21 @@ def build_tenant(app: Flask, label: str, suffix: str | None = None) -> Tenant:
             created_at=now,
         )
         db.session.add(invitation)
+        from datetime import date
+
+        from positions.models import SkillTransfer
+
+        transfer = SkillTransfer(
+            agency_id=agency.id,
+            from_skill="answer incoming calls",
+            to_skill="handle customer complaints",
+            credit=0.6,
+            rationale=f"{label} rationale{tag}: both ask for calm listening before acting.",
+            source="expert",
+            reviewer=f"{label} Reviewer{tag}",
+            reviewed_on=date(2026, 1, 5),
+        )
+        db.session.add(transfer)
         db.session.flush()
         message = queue_email(
             to=f"someone{dash}@{label.lower()}.example",
@@ -405,6 +422,8 @@ def build_tenant(app: Flask, label: str, suffix: str | None = None) -> Tenant:
         position_id=position.public_id,
         assessment_id=assessment.public_id,
         invitation_id=invitation.public_id,
+        candidate_id=candidate.public_id,
+        transfer_id=transfer.public_id,
     )
     tenant.secrets = [
         competency.name,
@@ -416,6 +435,10 @@ def build_tenant(app: Flask, label: str, suffix: str | None = None) -> Tenant:
         tenant.position_id,
         tenant.assessment_id,
         tenant.invitation_id,
+        tenant.candidate_id,
+        tenant.transfer_id,
+        transfer.rationale,
+        transfer.reviewer,
         candidate.name,
         candidate.email,
         tenant.agency_name,

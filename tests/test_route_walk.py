@@ -17,14 +17,27 @@ from sqlalchemy import select
 from accounts.access import AccessPolicy, policy_of
 from accounts.models import ADMIN_ONLY, STAFF_ROLES, Agency, AuditEvent, Client, Role, User
 from assessments.models import Assessment, AssessmentItem, Invitation, InviteBatch
+from candidates.models import Candidate, CandidateEducation, CandidateExperience, CandidateSkill
 from database import db, unit_of_work, utcnow
 from mailer import EmailMessage
-from positions.models import Position
+from positions.models import Position, PositionSkill, SkillTransfer
 from scenarios.models import Competency, Scenario, ScenarioVersion
 from tests.conftest import Tenant, build_tenant, sign_in
 
 ACTORS = ("anonymous", "client_user", "candidate", "recruiter", "admin")
-OWNED = (User, Client, EmailMessage, Competency, Scenario, Position, Assessment, Invitation, InviteBatch)
+OWNED = (
+    User,
+    Client,
+    EmailMessage,
+    Competency,
+    Scenario,
+    Position,
+    Assessment,
+    Invitation,
+    InviteBatch,
+    Candidate,
+    SkillTransfer,
+)
 SKIP_METHODS = {"HEAD", "OPTIONS"}
 
 
@@ -46,6 +59,8 @@ class World:
             Assessment: tenant.assessment_id,
             Invitation: tenant.invitation_id,
             InviteBatch: self.batches.get(tenant.agency_id),
+            Candidate: tenant.candidate_id,
+            SkillTransfer: tenant.transfer_id,
         }.get(model)  # type: ignore[arg-type]
 
 
@@ -154,6 +169,11 @@ def snapshot(app: Flask, tenant: Tenant) -> list[Any]:
                 (Assessment, (Assessment.public_id, Assessment.title, Assessment.status, Assessment.instructions)),
                 (Invitation, (Invitation.public_id, Invitation.token_version, Invitation.revoked_at)),
                 (InviteBatch, (InviteBatch.public_id, InviteBatch.status, InviteBatch.processed_rows)),
+                (Candidate, (Candidate.public_id, Candidate.name, Candidate.email, Candidate.headline)),
+                (
+                    SkillTransfer,
+                    (SkillTransfer.public_id, SkillTransfer.from_skill, SkillTransfer.to_skill, SkillTransfer.credit),
+                ),
             )
         ]
         items = db.session.execute(
@@ -162,7 +182,26 @@ def snapshot(app: Flask, tenant: Tenant) -> list[Any]:
             .where(Assessment.agency_id == agency_id)
             .order_by(AssessmentItem.public_id)
         ).all()
-        return [users, clients, emails, *bank, items]
+        profile = [
+            db.session.execute(
+                select(*columns)
+                .join(Candidate, Candidate.id == model.candidate_id)
+                .where(Candidate.agency_id == agency_id)
+                .order_by(*columns)
+            ).all()
+            for model, columns in (
+                (CandidateSkill, (CandidateSkill.public_id, CandidateSkill.skill_key, CandidateSkill.level)),
+                (CandidateEducation, (CandidateEducation.public_id, CandidateEducation.isced_level)),
+                (CandidateExperience, (CandidateExperience.public_id, CandidateExperience.role)),
+            )
+        ]
+        position_skills = db.session.execute(
+            select(PositionSkill.public_id, PositionSkill.skill_key, PositionSkill.min_level, PositionSkill.weight)
+            .join(PositionSkill.position)
+            .where(Position.agency_id == agency_id)
+            .order_by(PositionSkill.public_id)
+        ).all()
+        return [users, clients, emails, *bank, items, *profile, position_skills]
 
 
 def test_every_route_declares_an_access_policy(app):
