@@ -30,9 +30,16 @@ Public API, by section of scoring.md:
   exact and Boschloo's tests), ``four_fifths_at_cut``, ``forecast_impact_ratio``,
   ``standardized_mean_difference``, and the NYC Local Law 144 tables ``ll144_scoring_audit`` and
   ``ll144_selection_audit``.
+- A-fit candidate-to-position fit (:mod:`scoring.fit`, skills-and-fit.md §4.4-§4.6): ``compute_fit``
+  over a ``PositionProfile`` (``SkillRequirement``, ``CompetencyRequirement``, ``EducationRequirement``,
+  ``ExperienceRequirement``, ``IndustryRequirement``, ``Occupation``) and a ``CandidateProfile``
+  (``CandidateSkill``, ``EducationRecord``, ``Job``) with reviewed ``TransferRow`` entries, giving a
+  ``FitResult`` (``ComponentResult``, ``FitLine``, ``Gate``, ``Gap``); ``occupation_relevance``;
+  ``FitInputError``.
 
 Each submodule imports only the submodules below it (errors -> conventions -> items -> rules ->
-competencies -> norms/reliability -> batch), never this package, so each can be imported alone.
+competencies -> norms/reliability -> batch; fit needs only errors and conventions), never this package,
+so each can be imported alone.
 """
 
 from __future__ import annotations
@@ -108,6 +115,35 @@ from scoring.fairness import (
     ll144_selection_audit,
     pairwise_standardized_differences,
     standardized_mean_difference,
+)
+from scoring.fit import (
+    DEFAULT_FIT_WEIGHTS,
+    CandidateProfile,
+    CandidateSkill,
+    CompetencyRequirement,
+    ComponentResult,
+    ComponentStatus,
+    EducationRecord,
+    EducationRequirement,
+    EvidenceSource,
+    ExperienceRequirement,
+    FitComponent,
+    FitInputError,
+    FitLine,
+    FitPath,
+    FitResult,
+    Gap,
+    Gate,
+    GateStatus,
+    IndustryMode,
+    IndustryRequirement,
+    Job,
+    Occupation,
+    PositionProfile,
+    SkillRequirement,
+    TransferRow,
+    compute_fit,
+    occupation_relevance,
 )
 from scoring.item_analysis import (
     ALPHA_IF_DELETED_MARGIN,
@@ -385,4 +421,32 @@ __all__ = [  # noqa: RUF022 (grouped by section of scoring.md, not sorted)
     "ll144_selection_audit",
     "pairwise_standardized_differences",
     "standardized_mean_difference",
+    # A-fit candidate-to-position fit (scoring/fit.py)
+    "DEFAULT_FIT_WEIGHTS",
+    "CandidateProfile",
+    "CandidateSkill",
+    "CompetencyRequirement",
+    "ComponentResult",
+    "ComponentStatus",
+    "EducationRecord",
+    "EducationRequirement",
+    "EvidenceSource",
+    "ExperienceRequirement",
+    "FitComponent",
+    "FitInputError",
+    "FitLine",
+    "FitPath",
+    "FitResult",
+    "Gap",
+    "Gate",
+    "GateStatus",
+    "IndustryMode",
+    "IndustryRequirement",
+    "Job",
+    "Occupation",
+    "PositionProfile",
+    "SkillRequirement",
+    "TransferRow",
+    "compute_fit",
+    "occupation_relevance",
 ]

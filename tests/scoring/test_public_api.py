@@ -24,6 +24,7 @@ MODULES = [
     "batch",
     "item_analysis",
     "fairness",
+    "fit",
 ]
 
 
@@ -58,3 +59,13 @@ def test_every_public_function_and_class_states_its_contract(module):
 def test_module_all_lists_only_real_names(module):
     loaded = importlib.import_module(f"scoring.{module}")
     assert [name for name in loaded.__all__ if not hasattr(loaded, name)] == []
+
+
+def test_fit_names_are_exported_from_the_package():
+    import scoring.fit
+
+    exported = set(scoring.__all__)
+    # Every class and function of scoring.fit is exported; of its constants, only the default weights.
+    public = {name for name in scoring.fit.__all__ if not name.isupper()} | {"DEFAULT_FIT_WEIGHTS"}
+    assert public - exported == set()
+    assert scoring.compute_fit is scoring.fit.compute_fit
