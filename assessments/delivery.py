@@ -159,9 +159,19 @@ def answers_of(attempt: Attempt) -> dict[int, Answer]:
     return {a.version_id: a for a in attempt.answers}
 
 
-def save_answer(attempt: Attempt, version_id: int, answer: Any, revision: int, now: datetime, channel: str) -> Answer:
+def save_answer(
+    attempt: Attempt,
+    version_id: int,
+    answer: Any,
+    revision: int,
+    now: datetime,
+    channel: str,
+    *,
+    shape: scoring_adapter.AnswerShape | None = None,
+) -> Answer:
     """Save one answer if it is valid, in time, for an item of this attempt, and based on the latest revision.
 
+    `shape` is the item's format and option labels when the caller already holds them (the cached item).
     Raises AlreadySubmitted, TimeOver, DeliveryError (an item outside the attempt),
     scoring_adapter.InvalidAnswer, or StaleAnswer.
     """
@@ -171,8 +181,7 @@ def save_answer(attempt: Attempt, version_id: int, answer: Any, revision: int, n
         raise TimeOver("The time for this test is over. Answers saved before the end are kept.")
     if version_id not in attempt.item_order:
         raise DeliveryError("That question is not part of your test.")
-    version = db.session.get_one(ScenarioVersion, version_id)
-    clean = scoring_adapter.check_answer(version, answer)
+    clean = scoring_adapter.check_answer(shape or db.session.get_one(ScenarioVersion, version_id), answer)
     current = db.session.get(Answer, (attempt.id, version_id))
     if (current.revision if current else 0) != revision:
         raise StaleAnswer(current)  # type: ignore[arg-type]

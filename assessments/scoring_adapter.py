@@ -32,10 +32,10 @@ Choices:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import scoring
 from assessments import services
@@ -160,7 +160,22 @@ class AttemptScore:
 # --- Answers -------------------------------------------------------------------------------------
 
 
-def check_answer(version: ScenarioVersion, answer: object) -> dict[str, Any]:
+class _Labelled(Protocol):
+    @property
+    def label(self) -> str: ...
+
+
+class AnswerShape(Protocol):
+    """What checking an answer needs of an item: its format and its options' labels (a ScenarioVersion has both)."""
+
+    @property
+    def response_format(self) -> Any: ...
+
+    @property
+    def options(self) -> Sequence[_Labelled]: ...
+
+
+def check_answer(version: AnswerShape, answer: object) -> dict[str, Any]:
     """The answer normalised (option order, partial answers allowed); raises InvalidAnswer, never anything else."""
     labels = tuple(option.label for option in version.options)
     fmt = ResponseFormat(version.response_format)

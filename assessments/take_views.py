@@ -8,12 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, make_response, redirect, render_template, request, session, url_for
+from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from accounts.access import access
-from assessments import delivery, scoring_adapter
+from assessments import delivery, item_cache, scoring_adapter
 from assessments.models import Answer, Attempt, DemographicResponse, Invitation
 from database import db, unit_of_work, utcnow
 from scenarios.models import ScenarioVersion
@@ -158,40 +159,26 @@ def _finalise_if_overdue(attempt: Attempt, now: Any) -> None:
 def _item_page(invitation: Invitation, number: int, *, error: str | None = None, status: int = 200) -> Any:
     attempt = invitation.attempt
     assert attempt is not None
-    version = delivery.item_version(attempt, number)
-    if version is None:
+    if not 1 <= number <= len(attempt.item_order):
         abort(404)
-    saved = db.session.get(Answer, (attempt.id, version.id))
-    now = utcnow()
-    body = render_template(
-        "take/item.html",
-        item=_cached_item(version),
-        number=number,
-        total=len(attempt.item_order),
-        answer=saved.answer if saved else {},
-        revision=saved.revision if saved else 0,
-        seconds_left=delivery.seconds_left(attempt, now),
-        error=error,
-    )
-    return _no_store(make_response(body, status))
-
-
-_ITEMS: dict[str, Any] = {}
-
-
-def _cached_item(version: ScenarioVersion) -> Any:
-    """The candidate's view of a published (frozen) version, built once per process.
-
-    Keyed by the version's random public id, which no other version, database or tenant shares.
-    """
-    item = _ITEMS.get(version.public_id)
+    version_id = attempt.item_order[number - 1]
+    item = item_cache.frozen_item(version_id)
     if item is None:
-        item = candidate_item(version, ref="answer")
-        if version.is_frozen:
-            if len(_ITEMS) > 5000:
-                _ITEMS.clear()
-            _ITEMS[version.public_id] = item
-    return item
+        abort(404)
+    saved = db.session.get(Answer, (attempt.id, version_id))
+    now = utcnow()
+    values: dict[str, Any] = {
+        "number": number,
+        "total": len(attempt.item_order),
+        "answer": saved.answer if saved else {},
+        "revision": saved.revision if saved else 0,
+        "seconds_left": delivery.seconds_left(attempt, now),
+    }
+    if error is None and "_flashes" not in session and not current_user.is_authenticated:
+        body = item_cache.item_page(item, csrf_token=generate_csrf(), **values)
+    else:  # a message to show, or a staff member's browser: the full template
+        body = render_template("take/item.html", item=item.candidate, error=error, **values)
+    return _no_store(make_response(body, status))
 
 
 def _redirect_unless_open(invitation: Invitation) -> Response | None:
@@ -279,12 +266,11 @@ def save_form(invitation: Invitation, number: int) -> Any:
 
 @bp.post("/test/answers")
 @access(roles=None)
-@candidate_call
-def autosave(invitation: Invitation) -> Any:
-    """Save one answer from the page's script: JSON in, JSON out, acknowledged only after commit."""
-    attempt = invitation.attempt
-    if attempt is None:
-        return jsonify(error="The test has not started."), 409
+def autosave() -> Any:
+    """Save one answer from the page's script: JSON in, JSON out, acknowledged only after commit.
+
+    The invitation is read inside the write transaction, so a save is one short transaction.
+    """
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict) or set(payload) != {"item", "answer", "revision"}:
         return jsonify(error="Send item, answer and revision."), 400
@@ -296,12 +282,27 @@ def autosave(invitation: Invitation) -> Any:
         or isinstance(revision, bool)
     ):
         return jsonify(error="Item and revision are whole numbers."), 400
-    version = delivery.item_version(attempt, number)
-    if version is None:
-        return jsonify(error="That question is not part of your test."), 404
+    held = session.get(SESSION_KEY) or {}
     try:
         with unit_of_work():
-            saved = delivery.save_answer(attempt, version.id, payload["answer"], revision, utcnow(), channel="autosave")
+            invitation = delivery.invitation_for(str(held.get("i")), held.get("v"), utcnow(), with_context=False)
+            attempt = invitation.attempt
+            if attempt is None:
+                return jsonify(error="The test has not started."), 409
+            if not 1 <= number <= len(attempt.item_order):
+                return jsonify(error="That question is not part of your test."), 404
+            version_id = attempt.item_order[number - 1]
+            saved = delivery.save_answer(
+                attempt,
+                version_id,
+                payload["answer"],
+                revision,
+                utcnow(),
+                channel="autosave",
+                shape=item_cache.frozen_item(version_id),
+            )
+    except delivery.LinkInvalid:
+        return link_invalid()
     except delivery.StaleAnswer as exc:
         current = exc.current
         return jsonify(error=str(exc), revision=current.revision if current else 0), 409
