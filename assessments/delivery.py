@@ -159,6 +159,14 @@ def answers_of(attempt: Attempt) -> dict[int, Answer]:
     return {a.version_id: a for a in attempt.answers}
 
 
+@dataclasses.dataclass(frozen=True)
+class SavedAnswer:
+    """What a save acknowledges: the answer's new revision and when it was saved."""
+
+    revision: int
+    saved_at: datetime
+
+
 def save_answer(
     attempt: Attempt,
     version_id: int,
@@ -168,7 +176,7 @@ def save_answer(
     channel: str,
     *,
     shape: scoring_adapter.AnswerShape | None = None,
-) -> Answer:
+) -> SavedAnswer:
     """Save one answer if it is valid, in time, for an item of this attempt, and based on the latest revision.
 
     `shape` is the item's format and option labels when the caller already holds them (the cached item).
@@ -182,26 +190,41 @@ def save_answer(
     if version_id not in attempt.item_order:
         raise DeliveryError("That question is not part of your test.")
     clean = scoring_adapter.check_answer(shape or db.session.get_one(ScenarioVersion, version_id), answer)
-    current = db.session.get(Answer, (attempt.id, version_id))
-    if (current.revision if current else 0) != revision:
-        raise StaleAnswer(current)  # type: ignore[arg-type]
-    if current is None:
-        current = Answer(attempt_id=attempt.id, version_id=version_id, answer=clean, revision=1, saved_at=now)
-        db.session.add(current)
+    key = (attempt.id, version_id)
+    if revision > 0:
+        # One statement checks the revision and saves: a stale revision matches no row.
+        changed = db.session.execute(
+            update(Answer)
+            .where(Answer.attempt_id == attempt.id, Answer.version_id == version_id, Answer.revision == revision)
+            .values(answer=clean, revision=revision + 1, saved_at=now)
+            .returning(Answer.revision)
+        ).first()
+        if changed is None:
+            raise StaleAnswer(db.session.get(Answer, key))  # type: ignore[arg-type]
     else:
-        current.answer, current.revision, current.saved_at = clean, current.revision + 1, now
+        current = db.session.get(Answer, key)
+        if current is not None:
+            raise StaleAnswer(current)
+        try:
+            with db.session.begin_nested():  # another tab's first save may land at the same moment
+                db.session.add(
+                    Answer(attempt_id=attempt.id, version_id=version_id, answer=clean, revision=1, saved_at=now)
+                )
+        except IntegrityError:
+            raise StaleAnswer(db.session.get(Answer, key, populate_existing=True)) from None  # type: ignore[arg-type]
+    saved = SavedAnswer(revision=revision + 1, saved_at=now)
     db.session.add(
         AnswerEvent(
             attempt_id=attempt.id,
             version_id=version_id,
-            revision=current.revision,
+            revision=saved.revision,
             answer=clean,
             saved_at=now,
             channel=channel,
         )
     )
     db.session.flush()
-    return current
+    return saved
 
 
 def first_unanswered(attempt: Attempt) -> int:
