@@ -40,7 +40,9 @@ def configure_extensions(app: Flask) -> None:
     if uri.startswith("sqlite:///"):
         INSTANCE.mkdir(parents=True, exist_ok=True)
     else:
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "pool_recycle": 1800})
+        # No pre-ping: it costs a round trip on every request. A connection found dead raises OperationalError,
+        # which answers 503 with Retry-After (http_security.py), and SQLAlchemy then empties the pool.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_recycle": 1800})
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)

@@ -3,12 +3,14 @@ CSRF failures explained and audited, and log records scrubbed of tokens."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
@@ -71,6 +73,7 @@ def install(app: Flask) -> None:
 
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(Exception, _unexpected_error)
     for handler in logging.getLogger().handlers + logging.getLogger("werkzeug").handlers:
         handler.addFilter(ScrubTokens())
@@ -101,6 +104,34 @@ def _csrf_error(error: CSRFError) -> tuple[str, int]:
 
     deny(reason="csrf")
     return render_error(400, "Your form had expired or did not come from this site. Reload the page and try again.")
+
+
+def _database_unavailable(error: OperationalError) -> Any:
+    """The database went away (a restart, a failover) or stayed locked: answer 503 with a retry hint, at once.
+
+    SQLAlchemy drops the pool's connections when it sees a disconnect, so the next request reconnects;
+    no request waits on a dead connection and the process needs no restart.
+    """
+    log.warning("database unavailable on %s %s: %s", request.method, request.url_rule, type(error.orig).__name__)
+    from database import db
+    from extensions import login_manager
+
+    db.session.rollback()  # let the pool drop the dead connection; the next request reconnects
+    g._login_user = login_manager.anonymous_user()  # the error page must not query the database again
+    if request.is_json or request.accept_mimetypes.best == "application/json":
+        response = Response(
+            json.dumps({"error": "The service is busy for a moment. Your answer is kept; it will be sent again."}),
+            status=503,
+            mimetype="application/json",
+        )
+    else:
+        body, _ = render_error(503)
+        response = Response(body, status=503, mimetype="text/html")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+RETRY_AFTER_SECONDS = 2
 
 
 def _unexpected_error(error: Exception) -> Any:

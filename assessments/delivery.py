@@ -323,7 +323,8 @@ RACE_ETHNICITY_CHOICES = (
     "Two or more races",
     "Prefer not to say",
 )
-SIGNAL_KINDS = frozenset({"focus_lost", "paste", "reload"})
+SIGNAL_KINDS = frozenset({"focus_lost", "paste", "reload", "time"})
+MAX_SECONDS_PER_SIGNAL = 6 * 3600  # a page left open all day is still one number, not a wrap-around
 MAX_SIGNALS = 500
 
 
@@ -343,26 +344,53 @@ def record_demographics(attempt: Attempt, sex: str, race_ethnicity: str, now: da
         )
 
 
-def record_signal(attempt: Attempt, kind: str, item_number: int | None, now: datetime) -> bool:
-    """Note a context signal (focus lost, paste, reload) while the test is open; False when not recorded."""
+def record_signal(
+    attempt: Attempt, kind: str, item_number: int | None, now: datetime, seconds: int | None = None
+) -> bool:
+    """Note a context signal (focus lost, paste, reload, time on a situation) while the test is open.
+
+    "time" needs an item and 1 to MAX_SECONDS_PER_SIGNAL seconds; the other kinds take no seconds.
+    False when not recorded.
+    """
     if kind not in SIGNAL_KINDS or not is_open(attempt, now):
         return False
     if item_number is not None and not 1 <= item_number <= len(attempt.item_order):
+        return False
+    if (kind == "time") != (seconds is not None):
+        return False
+    if seconds is not None and (item_number is None or not 1 <= seconds <= MAX_SECONDS_PER_SIGNAL):
         return False
     recorded = db.session.scalar(
         select(func.count()).select_from(IntegrityEvent).where(IntegrityEvent.attempt_id == attempt.id)
     )
     if (recorded or 0) >= MAX_SIGNALS:
         return False
-    db.session.add(IntegrityEvent(attempt_id=attempt.id, kind=kind, item_number=item_number, occurred_at=now))
+    db.session.add(
+        IntegrityEvent(attempt_id=attempt.id, kind=kind, item_number=item_number, occurred_at=now, seconds=seconds)
+    )
     return True
+
+
+def item_times(attempt_ids: list[int]) -> dict[int, dict[int, int]]:
+    """Per attempt, the seconds each situation was in view, summed over visits (context for recruiters)."""
+    rows = db.session.execute(
+        select(IntegrityEvent.attempt_id, IntegrityEvent.item_number, func.sum(IntegrityEvent.seconds))
+        .where(IntegrityEvent.attempt_id.in_(attempt_ids), IntegrityEvent.kind == "time")
+        .group_by(IntegrityEvent.attempt_id, IntegrityEvent.item_number)
+        .order_by(IntegrityEvent.attempt_id, IntegrityEvent.item_number)
+    )
+    times: dict[int, dict[int, int]] = {}
+    for attempt_id, number, total in rows:
+        if number is not None and total is not None:
+            times.setdefault(attempt_id, {})[number] = int(total)
+    return times
 
 
 def signal_counts(attempt_ids: list[int]) -> dict[int, dict[str, int]]:
     """Per attempt, how many of each context signal were seen (for recruiters: context, not a score)."""
     rows = db.session.execute(
         select(IntegrityEvent.attempt_id, IntegrityEvent.kind, func.count())
-        .where(IntegrityEvent.attempt_id.in_(attempt_ids))
+        .where(IntegrityEvent.attempt_id.in_(attempt_ids), IntegrityEvent.kind != "time")
         .group_by(IntegrityEvent.attempt_id, IntegrityEvent.kind)
     )
     counts: dict[int, dict[str, int]] = {}

@@ -288,7 +288,9 @@ class DemographicResponse(Model):
 
 
 class IntegrityEvent(Model):
-    """Context for recruiters (focus lost, paste, reload): never a score, never a reason to stop anyone."""
+    """Context for recruiters (focus lost, paste, reload, time on a situation): never a score, never a reason
+    to stop anyone. ``seconds`` is set for kind "time": how long the page was in view, as the browser measured it.
+    """
 
     __tablename__ = "integrity_event"
 
@@ -297,3 +299,4 @@ class IntegrityEvent(Model):
     kind: Mapped[str] = mapped_column(String(24), nullable=False)
     item_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
     occurred_at: Mapped[datetime] = mapped_column(nullable=False)
+    seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -392,14 +392,15 @@ def about_you(invitation: Invitation) -> Any:
 @access(roles=None)
 @candidate_call
 def signals(invitation: Invitation) -> Any:
-    """Context signals from the page's script (focus lost, paste, reload). Never a score."""
+    """Context signals from the page's script (focus lost, paste, reload, time on a situation). Never a score."""
     attempt = invitation.attempt
     payload = request.get_json(silent=True)
-    if attempt is None or not isinstance(payload, dict) or set(payload) - {"kind", "item"}:
+    if attempt is None or not isinstance(payload, dict) or set(payload) - {"kind", "item", "seconds"}:
         return jsonify(error="Send kind and item."), 400
-    item_number = payload.get("item")
-    if item_number is not None and (not isinstance(item_number, int) or isinstance(item_number, bool)):
-        return jsonify(error="Item is a whole number."), 400
+    item_number, seconds = payload.get("item"), payload.get("seconds")
+    for value in (item_number, seconds):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            return jsonify(error="Item and seconds are whole numbers."), 400
     with unit_of_work():
-        recorded = delivery.record_signal(attempt, str(payload.get("kind")), item_number, utcnow())
+        recorded = delivery.record_signal(attempt, str(payload.get("kind")), item_number, utcnow(), seconds)
     return jsonify(recorded=recorded), 200 if recorded else 202

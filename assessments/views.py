@@ -87,6 +87,16 @@ def _settings_form(assessment: Assessment, usable: list[ScenarioVersion]) -> Set
     return form
 
 
+@bp.app_template_filter("duration")
+def duration(seconds: int) -> str:
+    """Seconds in plain words: "45 s", "3 min 05 s", "1 h 02 min"."""
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
 def _page(
     assessment: Assessment,
     settings_form: SettingsForm | None = None,
@@ -102,6 +112,8 @@ def _page(
     role = request.args.get("role", "")
     competency = request.args.get("competency", "")
     q = request.args.get("q", "").strip().lower()[:100]
+    invited = _invitations(assessment)
+    attempt_ids = [i.attempt.id for i in invited if i.attempt is not None]
     candidates = [
         v
         for v in usable
@@ -127,9 +139,10 @@ def _page(
         rule_for=services.rule_for,
         invite_form=invite_form or InviteForm(),
         invitation_form=InvitationActionForm(),
-        invitations=_invitations(assessment),
-        signals=delivery.signal_counts([i.attempt.id for i in _invitations(assessment) if i.attempt is not None]),
-        counts=invitations.counts(_invitations(assessment), utcnow()),
+        invitations=invited,
+        signals=delivery.signal_counts(attempt_ids),
+        times=delivery.item_times(attempt_ids),
+        counts=invitations.counts(invited, utcnow()),
         now=utcnow(),
     ), status
 

@@ -73,16 +73,27 @@
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrfInput.value },
       body: body
     }).then(function (response) {
-      return response.json().then(function (data) { return { status: response.status, data: data }; });
+      return response.json().then(
+        function (data) { return { status: response.status, data: data }; },
+        function () { return { status: response.status, data: {}, unreadable: true }; }  // an HTML error page
+      );
     }).then(function (reply) {
       sending = false;
       if (reply.status === 200) {
         revisionInput.value = reply.data.revision;
         if (reply.data.csrf_token) { csrfInput.value = reply.data.csrf_token; }
         window.localStorage.removeItem(queueKey);
+        retryDelay = 2000;
+        if (retryTimer) { window.clearTimeout(retryTimer); retryTimer = null; }
         say("Your answer is saved.");
         var now = readAnswer();
         if (JSON.stringify(now) !== JSON.stringify(answer)) { send(); }
+      } else if (reply.status >= 500 || reply.status === 429) {
+        keepAndRetry(answer, "The connection to Rapport is busy. Your answer is kept on this device and will be sent again in a moment.");
+      } else if (reply.unreadable) {
+        sending = false;
+        queue(readAnswer() || answer);
+        say("Your answer is kept on this device. Reload the page to send it.", true);
       } else if (reply.status === 410 || (reply.data && reply.data.submitted)) {
         window.localStorage.removeItem(queueKey);
         window.location.assign(form.action.replace(/\/item\/\d+$/, ""));
@@ -91,25 +102,55 @@
         say(reply.data.error || "Your answer could not be saved. Please try again.", true);
       }
     }).catch(function () {
-      sending = false;
-      queue(readAnswer() || answer);  // the latest choice, made while this one was on its way
-      say("You seem to be offline. Your answer is kept on this device and will be saved when you are back online.", true);
+      keepAndRetry(answer, "You seem to be offline. Your answer is kept on this device and will be saved when you are back online.");
     });
   }
 
+  // Keep the answer on this device and try again later, waiting longer each time (2 s, 4 s ... 30 s).
+  var retryDelay = 2000, retryTimer = null;
+  function keepAndRetry(answer, message) {
+    sending = false;
+    queue(readAnswer() || answer);  // the latest choice, made while this one was on its way
+    say(message, true);
+    if (retryTimer) { return; }
+    retryTimer = window.setTimeout(function () {
+      retryTimer = null;
+      if (window.localStorage.getItem(queueKey)) { send(); }
+    }, retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 30000);
+  }
+
   // Context for recruiters, never a score: the page was left, text was pasted, the page was reloaded.
-  function signal(kind) {
+  function signal(kind, seconds) {
     var url = form.dataset.autosaveUrl.replace(/answers$/, "signals");
+    var body = { kind: kind, item: item };
+    if (seconds) { body.seconds = seconds; }
     fetch(url, {
       method: "POST",
       credentials: "same-origin",
       keepalive: true,
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrfInput.value },
-      body: JSON.stringify({ kind: kind, item: item })
+      body: JSON.stringify(body)
     }).catch(function () { /* context only: nothing to retry */ });
   }
+  // Time on this situation: counted while the page is in view, sent when it is hidden or left.
+  var shownSince = document.visibilityState === "visible" ? Date.now() : null;
+  function sendTime() {
+    if (shownSince === null) { return; }
+    var seconds = Math.round((Date.now() - shownSince) / 1000);
+    shownSince = null;
+    if (seconds >= 1) { signal("time", seconds); }
+  }
+  // Leaving for another page of the test fires pagehide first: that is moving on, not leaving the test.
+  var leaving = false;
+  window.addEventListener("pagehide", function () { leaving = true; sendTime(); });
   document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "hidden") { signal("focus_lost"); }
+    if (document.visibilityState === "hidden") {
+      sendTime();
+      if (!leaving) { signal("focus_lost"); }
+    } else {
+      shownSince = Date.now();
+    }
   });
   document.addEventListener("paste", function () { signal("paste"); });
   var navigation = window.performance && performance.getEntriesByType && performance.getEntriesByType("navigation")[0];

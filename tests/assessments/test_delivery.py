@@ -393,6 +393,42 @@ def test_context_signals_are_recorded_and_shown_as_context(app, client, publishe
     assert "never a score" in page
 
 
+def test_time_per_situation_is_summed_and_shown_to_recruiters(app, client, published, tenant_a):
+    from tests.conftest import csrf_token
+
+    begin(app, client, published["path"])
+
+    def signal(body):
+        return client.post(
+            "/test/signals",
+            data=json.dumps(body),
+            content_type="application/json",
+            headers={"X-CSRFToken": csrf_token(client, app)},
+        )
+
+    assert signal({"kind": "time", "item": 1, "seconds": 80}).status_code == 200
+    assert signal({"kind": "time", "item": 1, "seconds": 4}).status_code == 200  # a second visit adds up
+    assert signal({"kind": "time", "item": 3, "seconds": 9}).status_code == 200
+    for refused in (
+        {"kind": "time", "item": 2},  # no seconds
+        {"kind": "time", "seconds": 5},  # no item
+        {"kind": "time", "item": 2, "seconds": 0},
+        {"kind": "time", "item": 2, "seconds": 999_999},
+        {"kind": "paste", "item": 2, "seconds": 5},  # seconds belong to time only
+    ):
+        assert signal(refused).status_code == 202, refused
+    assert signal({"kind": "time", "item": 2, "seconds": "5"}).status_code == 400
+    with app.app_context():
+        attempt = db.session.scalars(select(Attempt)).one()
+        assert delivery.item_times([attempt.id]) == {attempt.id: {1: 84, 3: 9}}
+        assert delivery.signal_counts([attempt.id]) == {}  # time is not counted as a signal
+    staff = app.test_client()
+    sign_in(staff, app, tenant_a.recruiter["email"])
+    page = staff.get(f"/assessments/{tenant_a.assessment_id}").get_data(as_text=True)
+    assert "Time per situation" in page
+    assert "Situation 1: 1 min 24 s" in page and "Situation 3: 9 s" in page
+
+
 def test_links_survive_a_secret_key_rotation(app, client, published):
     old = app.config["SECRET_KEY"]
     app.config["SECRET_KEY"] = "a-new-secret-key-" + "y" * 32

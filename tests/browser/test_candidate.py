@@ -434,6 +434,68 @@ def test_an_answer_made_offline_is_saved_when_the_network_returns(
     assert saved_answers(app) == {1: {"ratings": {"A": 6, "B": 2, "C": 1}}}
 
 
+def test_a_busy_server_keeps_the_answer_and_sends_it_again(
+    browser_page: LivePage, app: Flask, emailed_link: str
+) -> None:
+    """A 503 (the database restarting, say) keeps the answer on the device and retries it by itself."""
+    b, page = browser_page, browser_page.page
+    begin(b, emailed_link)
+    status = page.locator("#save-status")
+    refused: list[int] = []
+
+    def busy_once(route: Any) -> None:
+        if not refused:
+            refused.append(1)
+            route.fulfill(
+                status=503,
+                content_type="application/json",
+                headers={"Retry-After": "2"},
+                body=json.dumps({"error": "busy"}),
+            )
+        else:
+            route.continue_()
+
+    page.route("**/test/answers", busy_once)
+    page.get_by_role("group", name=re.compile(r"^A ")).get_by_role("radio", name="4").check()
+    expect(status).to_contain_text("busy")
+    assert page.evaluate("localStorage.length") == 1
+    take_console_errors(b, "503")
+    # The retry comes about two seconds later, with no action from the candidate.
+    expect(status).to_have_text(SAVED, timeout=10_000)
+    assert len(refused) == 1
+    assert page.evaluate("localStorage.length") == 0
+    assert saved_answers(app) == {1: {"ratings": {"A": 4}}}
+
+
+def test_the_review_page_marks_and_sends_answers_still_on_the_device(
+    browser_page: LivePage, app: Flask, emailed_link: str
+) -> None:
+    b, page = browser_page, browser_page.page
+    begin(b, emailed_link)
+    page.route("**/test/answers", lambda route: route.abort("internetdisconnected"))
+    page.get_by_role("group", name=re.compile(r"^A ")).get_by_role("radio", name="5").check()
+    expect(page.locator("#save-status")).to_contain_text(OFFLINE)
+    b.goto("/test/review")
+    note = page.locator("#unsent-note")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("Situation 1")
+    expect(page.locator(".review-list li").first).to_contain_text("waiting on this device")
+    take_console_errors(b, "ERR_INTERNET_DISCONNECTED")
+    b.check("take-review-unsent")
+    page.get_by_role("button", name="Send my answers").click()  # held back once, with a warning
+    expect(note).to_contain_text("again to send the test without them")
+    expect(page).to_have_url(b.url("/test/review"))
+
+    page.unroute("**/test/answers")
+    with page.expect_response(lambda r: r.url.endswith("/test/answers")) as reply:
+        page.evaluate("window.dispatchEvent(new Event('online'))")
+    assert reply.value.status == 200
+    expect(note).to_be_hidden()
+    expect(page.locator(".review-list li").first).to_contain_text("sent")
+    assert page.evaluate("localStorage.length") == 0
+    assert saved_answers(app) == {1: {"ratings": {"A": 5}}}
+
+
 # --- 3: reload, and a second device --------------------------------------------------------------------
 
 

@@ -1,0 +1,47 @@
+"""When the database drops its connections, a request fails fast with 503 and a retry hint, and the next
+request works again without restarting the app (no pool pre-ping: a dead connection is found by use)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from tests.conftest import POSTGRES_ADMIN_URL, sign_in
+
+
+def _drop_connections(database: str) -> int:
+    import psycopg
+
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (database,),
+        ).fetchall()
+    return len(rows)
+
+
+def test_a_dropped_connection_answers_503_then_recovers(app, client, tenant_a):
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("PostgreSQL only: SQLite has no server connections to drop")
+    sign_in(client, app, tenant_a.recruiter["email"])
+    assert client.get("/positions").status_code == 200
+    database = app.config["SQLALCHEMY_DATABASE_URI"].rsplit("/", 1)[1]
+    assert _drop_connections(database) >= 1
+
+    failed = client.get("/positions")
+    assert failed.status_code == 503
+    assert int(failed.headers["Retry-After"]) > 0
+    assert "try again" in failed.get_data(as_text=True)
+
+    assert client.get("/positions").status_code == 200
+
+
+def test_a_json_caller_gets_a_json_503(app):
+    from http_security import _database_unavailable
+
+    with app.test_request_context("/test/answers", method="POST", json={"item": 1}):
+        response = _database_unavailable(OperationalError("SELECT 1", {}, Exception("gone")))
+    assert response.status_code == 503
+    assert response.mimetype == "application/json"
+    assert "kept" in response.get_json()["error"]
+    assert response.headers["Retry-After"] == "2"
