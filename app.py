@@ -60,6 +60,7 @@ def configure_blueprints(app: Flask) -> None:
     from accounts.views import bp as accounts_bp
     from assessments.take_views import bp as take_bp
     from assessments.views import bp as assessments_bp
+    from candidates.views import bp as candidates_bp
     from health import bp as health_bp
     from positions.views import bp as positions_bp
     from scenarios.views import bp as scenarios_bp
@@ -69,6 +70,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(scenarios_bp)
     app.register_blueprint(positions_bp)
+    app.register_blueprint(candidates_bp)
     app.register_blueprint(assessments_bp)
     app.register_blueprint(take_bp)
 
