@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -22,6 +23,7 @@ def _event(
     object_type: str | None,
     object_public_id: str | None,
     outcome: str,
+    details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     log.info("audit %s %s actor=%s object=%s:%s", action, outcome, actor_public_id, object_type, object_public_id)
     return AuditEvent(
@@ -32,6 +34,7 @@ def _event(
         actor_public_id=actor_public_id,
         object_type=object_type,
         object_public_id=object_public_id,
+        details=details,
     )
 
 
@@ -44,8 +47,12 @@ def record(
     object_type: str | None = None,
     object_public_id: str | None = None,
     outcome: str = "ok",
+    details: dict[str, Any] | None = None,
 ) -> None:
-    """Add an event to the open unit of work: it commits, or vanishes, with the action it records."""
+    """Add an event to the open unit of work: it commits, or vanishes, with the action it records.
+
+    `details` says what changed in reference data (never personal data); the log line leaves it out.
+    """
     db.session.add(
         _event(
             action,
@@ -55,6 +62,7 @@ def record(
             object_type=object_type,
             object_public_id=object_public_id,
             outcome=outcome,
+            details=details,
         )
     )
 

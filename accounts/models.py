@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -151,6 +152,9 @@ class AuditEvent(PublicIdMixin, Model):
     actor_public_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     object_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
     object_public_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # What changed, for reference data only (a job profile, a transfer row): {field: {"before", "after"}}.
+    # Never personal data: a candidate's profile changes are recorded without details.
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class RateLimitCounter(Model):

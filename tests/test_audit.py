@@ -97,3 +97,22 @@ def test_audit_events_hold_no_email_addresses(app, client, tenant_a):
             assert "@" not in str(value), f"{row.action}.{column} holds an email address"
             for secret in (tenant_a.admin["email"], tenant_a.admin["name"], tenant_a.agency_name):
                 assert secret not in str(value), f"{row.action}.{column} holds a name or an address"
+
+
+def test_what_changed_is_kept_and_shown_to_admins(app, client, tenant_a):
+    with app.app_context(), unit_of_work():
+        audit.record(
+            "skill_transfer.updated",
+            now=utcnow(),
+            agency_public_id=tenant_a.agency_id,
+            actor_public_id=tenant_a.admin["public_id"],
+            object_type="skill_transfer",
+            object_public_id="t1",
+            details={"credit": {"before": 0.6, "after": 0.7}},
+        )
+    with app.app_context():
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.object_public_id == "t1")).one()
+        assert event.details == {"credit": {"before": 0.6, "after": 0.7}}
+    sign_in(client, app, tenant_a.admin["email"])
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert "<code>credit</code>: 0.6 → 0.7" in page
