@@ -601,7 +601,7 @@ def seed_transfer_table(agency: Agency, now: datetime) -> int:
 def _record_change(
     action: str, *, by: User, now: datetime, object_type: str, object_public_id: str, changes: dict[str, Any]
 ) -> None:
-    """Audit a change. The audit event holds ids only; the names of the changed fields go to the log."""
+    """Audit a change with its before and after values (job profiles and transfer rows hold no personal data)."""
     audit.record(
         action,
         now=now,
@@ -609,5 +609,17 @@ def _record_change(
         actor_public_id=by.public_id,
         object_type=object_type,
         object_public_id=object_public_id,
+        details=_plain(changes),
     )
     log.info("%s %s changed: %s", action, object_public_id, ", ".join(sorted(changes)))
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready values for the audit details: dates as ISO text, tuples as lists."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value

@@ -90,6 +90,7 @@ def test_an_admin_adds_edits_and_deletes_a_row_and_each_change_is_audited(app, c
     edited = post(client, app, f"/positions/transfers/{public_id}", row_data(credit="0.7", reviewer="Second Reviewer"))
     assert edited.status_code == 302
     assert last_event(app).action == "skill_transfer.updated"
+    assert last_event(app).details["credit"] == {"before": 0.5, "after": 0.7}  # what changed, on the audit trail
     with app.app_context():
         assert db.session.scalar(select(SkillTransfer.credit).where(SkillTransfer.public_id == public_id)) == 0.7
 
