@@ -12,6 +12,7 @@ from accounts import services, tokens
 from accounts.models import Agency, Role
 from database import db, unit_of_work, utcnow
 from demo import seed_demo
+from positions.services import seed_transfer_table
 from scenarios.services import seed_competencies
 
 
@@ -46,6 +47,7 @@ def create_agency_command(name: str, admin_email: str, admin_name: str) -> None:
         with unit_of_work():
             agency = services.create_agency(name, now)
             seed_competencies(agency, now)
+            seed_transfer_table(agency, now)
             admin = services.create_user(
                 agency, email=admin_email, name=admin_name, role=Role.ADMIN, client=None, now=now, by=None
             )

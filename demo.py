@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -13,13 +13,21 @@ from accounts.models import Agency, Client, Role, User
 from assessments import delivery, invitations
 from assessments import services as assessments
 from assessments.models import Assessment, Invitation
-from candidates.models import Candidate
+from candidates.models import Candidate, CandidateEducation, CandidateExperience, CandidateLanguage, CandidateSkill
 from database import db, unit_of_work
 from positions.models import Position
-from positions.services import save_position
+from positions.services import (
+    PeopleRequirement,
+    ProfileInput,
+    SkillRequirement,
+    proposed_skills,
+    save_profile,
+    seed_transfer_table,
+)
 from scenarios import services as bank
 from scenarios import transfer
 from scenarios.models import Scenario, ScenarioVersion, Status
+from taxonomy import vocabulary
 
 STARTER_LIBRARY = Path(__file__).resolve().parent / "scenarios" / "library" / "starter.yaml"
 
@@ -90,6 +98,7 @@ def seed_demo(now: datetime) -> list[str]:
         with unit_of_work():
             agency = _agency(spec, now)
             bank.seed_competencies(agency, now)
+            seed_transfer_table(agency, now)
         if spec.library:
             with unit_of_work():
                 import_starter_library(agency, now)
@@ -97,6 +106,8 @@ def seed_demo(now: datetime) -> list[str]:
                 _demo_assessment(agency, now)
             with unit_of_work():
                 link = _demo_candidates(agency, now)
+            with unit_of_work():
+                _demo_profiles(agency, now)
             if link:
                 candidate_line = f"  Candidate link (Alex Morgan, not started): {link}"
         for demo_user in spec.users:
@@ -161,10 +172,9 @@ def _demo_assessment(agency: Agency, now: datetime) -> None:
     admin = db.session.scalar(select(User).where(User.agency_id == agency.id, User.role == Role.ADMIN))
     if client is None or admin is None:
         return
-    position = db.session.scalar(
-        select(Position).where(Position.client_id == client.id, Position.title == DEMO_POSITION[1])
-    ) or save_position(
-        position=None, client=client, title=DEMO_POSITION[1], responsibilities=DEMO_RESPONSIBILITIES, by=admin, now=now
+    position = (
+        db.session.scalar(select(Position).where(Position.client_id == client.id, Position.title == DEMO_POSITION[1]))
+        or save_profile(position=None, client=client, data=_ap_clerk_profile(agency), by=admin, now=now).position
     )
     usable = [v for v in assessments.usable_versions(agency.id) if v.status is Status.OPERATIONAL]
     chosen = _pick([v for v in usable if v.response_format.value != "single_best"])
@@ -203,7 +213,12 @@ DEMO_CANDIDATES = (
     ("Alex Morgan", "alex.morgan@candidates.example"),
     ("Kiran Shah", "kiran.shah@candidates.example"),
     ("Robin Okoye", "robin.okoye@candidates.example"),
+    ("Nia Campbell", "nia.campbell@candidates.example"),
+    ("Jordan Ellis", "jordan.ellis@candidates.example"),
 )
+# Index 0 has not started, 1 is midway, the others have submitted; 3 answers close to the key.
+SUBMITTED = (2, 3, 4)
+STRONG = (3,)
 
 
 def _demo_candidates(agency: Agency, now: datetime) -> str | None:
@@ -228,11 +243,12 @@ def _demo_candidates(agency: Agency, now: datetime) -> str | None:
             if index > 0:
                 delivery.record_consent(invitation, 0, now)
                 attempt = delivery.start_attempt(invitation, now)
-                answered = attempt.item_order if index == 2 else attempt.item_order[:3]
+                answered = attempt.item_order if index in SUBMITTED else attempt.item_order[:3]
                 for version_id in answered:
                     version = db.session.get_one(ScenarioVersion, version_id)
-                    delivery.save_answer(attempt, version_id, _sample_answer(version, index), 0, now, "form")
-                if index == 2:
+                    answer = _keyed_answer(version) if index in STRONG else _sample_answer(version, index)
+                    delivery.save_answer(attempt, version_id, answer, 0, now, "form")
+                if index in SUBMITTED:
                     delivery.submit(attempt, now)
         if index == 0:
             first = invitation
@@ -252,6 +268,20 @@ def _sample_answer(version: ScenarioVersion, seed: int) -> dict[str, object]:
     return {"choice": labels[seed % len(labels)]}
 
 
+def _keyed_answer(version: ScenarioVersion) -> dict[str, object]:
+    """An answer close to the experts' key (a strong candidate), in the stored shape."""
+    keys = {o.label: sum(r.value for r in o.ratings) / max(1, len(o.ratings)) for o in version.options}
+    best = sorted(keys, key=lambda label: -keys[label])
+    fmt = version.response_format.value
+    if fmt == "rate":
+        return {"ratings": {label: min(6, max(1, round(value))) for label, value in keys.items()}}
+    if fmt == "rank":
+        return {"ranks": {label: best.index(label) + 1 for label in keys}}
+    if fmt == "most_least":
+        return {"most": best[0], "least": best[-1]}
+    return {"choice": best[0]}
+
+
 def _pick(usable: list[ScenarioVersion], size: int = 14) -> list[ScenarioVersion]:
     """Up to `size` items keyed on professionalism or collaboration, alternating between them."""
 
@@ -268,3 +298,255 @@ def _pick(usable: list[ScenarioVersion], size: int = 14) -> list[ScenarioVersion
                     chosen.append(version)
                     break
     return chosen[:size]
+
+
+# --- Issue 7: job profiles from ESCO occupations, candidate profiles, one surprising match -------------
+
+AP_OCCUPATION = "accounting assistant"
+SERVICE_DESK = ("Harbourview Logistics", "IT service desk agent", "ICT help desk agent")
+
+
+def _occupation_uri(label: str) -> str:
+    return next(o.uri for o in vocabulary.occupations() if o.label == label)
+
+
+def _ap_clerk_profile(agency: Agency) -> ProfileInput:
+    """The demo's accounts payable clerk: built from ESCO's accounting assistant, trimmed by the recruiter."""
+    competencies = {c.code: c for c in bank.competencies_of(agency.id)}
+    return ProfileInput(
+        title=DEMO_POSITION[1],
+        responsibilities=DEMO_RESPONSIBILITIES,
+        occupation_uri=_occupation_uri(AP_OCCUPATION),
+        skills=(
+            SkillRequirement("allocate bills", "required", 3, 3),
+            SkillRequirement("check accounting records", "required", 3, 2),
+            SkillRequirement("maintain financial records", "required", 3, 2),
+            SkillRequirement("use accounting systems", "required", 3, 1),
+            SkillRequirement("use spreadsheets software", "desired", 3, 1),
+            SkillRequirement("identify accounting errors", "desired", 3, 1),
+        ),
+        people=(
+            PeopleRequirement(competencies["professionalism"].public_id, 0.6, 2),
+            PeopleRequirement(competencies["collaboration"].public_id, 0.6, 1),
+        ),
+        education_min_level=4,
+        education_substitution_years=2,
+        experience_min_years=2,
+        experience_cap_years=8,
+        industry_mode="bonus",
+        industry_codes=("H",),
+    )
+
+
+@dataclass(frozen=True)
+class DemoJob:
+    role: str
+    employer: str
+    occupation: str | None
+    industry: str
+    start: date
+    end: date | None
+    fte: float
+    responsibilities: str
+
+
+@dataclass(frozen=True)
+class DemoProfile:
+    headline: str
+    skills: tuple[tuple[str, int, str, str], ...]  # key, level, evidence type, evidence
+    education: tuple[tuple[int, str, str, int, str], ...]  # ISCED level, field, institution, year, as written
+    jobs: tuple[DemoJob, ...]
+    languages: tuple[tuple[str, str], ...] = (("English", "native"),)
+
+
+DEMO_PROFILES = {
+    "alex.morgan@candidates.example": DemoProfile(
+        headline="Accounts assistant in freight forwarding",
+        skills=(
+            ("allocate bills", 4, "cv", "Codes 400 supplier invoices a month to cost centres"),
+            ("check accounting records", 3, "cv", "Weekly supplier statement reconciliations"),
+            ("maintain financial records", 3, "cv", "Keeps the purchase ledger and supplier files"),
+            ("use accounting systems", 4, "certificate", "Sage 200 certificate, 2022"),
+            ("use spreadsheets software", 4, "self", "Pivot tables and lookups for month-end"),
+        ),
+        education=((5, "Accounting", "Northgate College", 2020, "Higher National Diploma"),),
+        jobs=(
+            DemoJob(
+                "Accounts assistant",
+                "Baltic Freight Services",
+                AP_OCCUPATION,
+                "H",
+                date(2021, 3, 1),
+                None,
+                1.0,
+                "Supplier invoices, payment runs, statement reconciliations",
+            ),
+        ),
+    ),
+    "kiran.shah@candidates.example": DemoProfile(
+        headline="Bookkeeper for a regional retailer",
+        skills=(
+            ("manage the general ledger", 5, "cv", "Ran the general ledger for 14 shops"),
+            ("identify accounting errors", 4, "cv", "Found and corrected duplicate supplier payments"),
+            ("use accounting systems", 4, "cv", "Xero and Sage"),
+            ("use spreadsheets software", 5, "assessment", "Agency spreadsheet test, 92%"),
+        ),
+        education=((6, "Accounting and finance", "University of Eastbury", 2017, "BSc"),),
+        jobs=(
+            DemoJob(
+                "Bookkeeper",
+                "Greenway Stores",
+                "bookkeeper",
+                "G",
+                date(2018, 1, 8),
+                date(2024, 6, 28),
+                1.0,
+                "General ledger, month-end close, supplier payments",
+            ),
+        ),
+        languages=(("English", "C2"), ("Gujarati", "native")),
+    ),
+    "robin.okoye@candidates.example": DemoProfile(
+        headline="Payroll clerk, part time",
+        skills=(
+            ("calculate wages", 4, "cv", "Weekly payroll for 300 staff"),
+            ("use spreadsheets software", 3, "self", ""),
+            ("use accounting systems", 2, "self", "Payroll module only"),
+        ),
+        education=((4, "Business administration", "Riverside Adult College", 2021, "Level 4 certificate"),),
+        jobs=(
+            DemoJob(
+                "Payroll clerk",
+                "Castle Components",
+                "payroll clerk",
+                "C",
+                date(2022, 9, 5),
+                None,
+                0.8,
+                "Timesheets, wage calculation, payroll queries",
+            ),
+        ),
+    ),
+    # The surprising match: no accounting job and no logistics job, yet hotel night audits and hospital
+    # billing carry over to accounts payable through reviewed transfer rows.
+    "nia.campbell@candidates.example": DemoProfile(
+        headline="Night auditor, then patient billing in a hospital",
+        skills=(
+            ("record healthcare users' billing information", 4, "cv", "Coded and billed 60 patient episodes a day"),
+            ("carry out end of day accounts", 4, "cv", "Closed the day's takings for a 200-room hotel"),
+            ("maintain records of financial transactions", 4, "cv", "Kept the hotel's cash and card records"),
+            ("use accounting systems", 3, "cv", "Opera PMS and the hospital's billing system"),
+            ("use spreadsheets software", 4, "self", ""),
+        ),
+        education=((4, "Hospitality management", "Lakeview College", 2018, "Diploma"),),
+        jobs=(
+            DemoJob(
+                "Night auditor",
+                "The Grand Quay Hotel",
+                "night auditor",
+                "I",
+                date(2019, 5, 1),
+                date(2023, 4, 30),
+                1.0,
+                "End-of-day audit, reconciling takings, guest billing queries",
+            ),
+            DemoJob(
+                "Patient billing coordinator",
+                "St Anne's Hospital",
+                "medical administrative assistant",
+                "Q",
+                date(2023, 5, 15),
+                None,
+                1.0,
+                "Billing patient episodes, insurer queries, correcting rejected claims",
+            ),
+        ),
+        languages=(("English", "native"), ("French", "B2")),
+    ),
+    "jordan.ellis@candidates.example": DemoProfile(
+        headline="Customer service adviser",
+        skills=(
+            ("respond to customers' inquiries", 4, "cv", "Phone and chat for an online retailer"),
+            ("handle customer complaints", 3, "cv", ""),
+            ("use spreadsheets software", 2, "self", ""),
+        ),
+        education=((3, "", "Westfield Academy", 2021, "A levels"),),
+        jobs=(
+            DemoJob(
+                "Customer service adviser",
+                "Parcelpoint Online",
+                "customer service representative",
+                "G",
+                date(2023, 2, 1),
+                None,
+                1.0,
+                "Order queries, refunds, complaints",
+            ),
+        ),
+    ),
+}
+
+
+def _demo_profiles(agency: Agency, now: datetime) -> None:
+    """Give the demo candidates their profiles (once), and add a second position started from ESCO."""
+    for email, spec in DEMO_PROFILES.items():
+        candidate = db.session.scalar(
+            select(Candidate).where(Candidate.agency_id == agency.id, Candidate.email == email)
+        )
+        if candidate is None or candidate.profile_updated_at is not None:
+            continue
+        candidate.headline = spec.headline
+        candidate.profile_updated_at = now
+        for key, level, evidence_type, evidence in spec.skills:
+            label = vocabulary.skill(key).label
+            candidate.skills.append(
+                CandidateSkill(
+                    skill_key=key, given_name=label, level=level, evidence_type=evidence_type, evidence=evidence
+                )
+            )
+        for isced, field, institution, year, written in spec.education:
+            candidate.education.append(
+                CandidateEducation(
+                    isced_level=isced, field=field, institution=institution, year=year, original_text=written
+                )
+            )
+        for job in spec.jobs:
+            candidate.experience.append(
+                CandidateExperience(
+                    role=job.role,
+                    employer=job.employer,
+                    occupation_uri=_occupation_uri(job.occupation) if job.occupation else None,
+                    industry=job.industry,
+                    start_date=job.start,
+                    end_date=job.end,
+                    fte=job.fte,
+                    responsibilities=job.responsibilities,
+                )
+            )
+        for language, fluency in spec.languages:
+            candidate.languages.append(CandidateLanguage(language=language, fluency=fluency))
+    client_name, title, occupation = SERVICE_DESK
+    client = db.session.scalar(select(Client).where(Client.agency_id == agency.id, Client.name == client_name))
+    admin = db.session.scalar(select(User).where(User.agency_id == agency.id, User.role == Role.ADMIN))
+    if client is None or admin is None:
+        return
+    if db.session.scalar(select(Position.id).where(Position.client_id == client.id, Position.title == title)):
+        return
+    competencies = {c.code: c for c in bank.competencies_of(agency.id)}
+    save_profile(
+        position=None,
+        client=client,
+        data=ProfileInput(
+            title=title,
+            responsibilities="Answer staff calls and tickets about laptops, accounts and printers\n"
+            "Fix what can be fixed at once, and pass the rest on with clear notes",
+            occupation_uri=_occupation_uri(occupation),
+            skills=tuple(s for s in proposed_skills(_occupation_uri(occupation)) if s.kind == "required"),
+            people=(PeopleRequirement(competencies["collaboration"].public_id, 0.6, 2),),
+            education_min_level=3,
+            experience_min_years=1,
+            experience_cap_years=5,
+        ),
+        by=admin,
+        now=now,
+    )

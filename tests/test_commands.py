@@ -40,6 +40,9 @@ def test_create_agency_makes_an_admin_who_sets_a_password_from_the_link(app, ctx
     assert (admin.email, admin.name, admin.role, admin.agency_id) == ("a@b.example", "A B", Role.ADMIN, agency.id)
     assert admin.password_hash is None
     assert agency.public_id in result.output
+    from positions.models import SkillTransfer
+
+    assert count_where(SkillTransfer, SkillTransfer.agency_id == agency.id) >= 100  # the reviewed starter table
 
     email = db.session.scalars(select(EmailMessage)).one()
     assert (email.template, email.to_address, email.status) == ("account_setup", "a@b.example", EmailStatus.SENT)
@@ -137,3 +140,29 @@ def test_seed_demo_loads_the_library_and_publishes_an_assessment(app, ctx):
 def count_where(model: type, *criteria: Any) -> int:
     db.session.rollback()
     return db.session.scalar(select(func.count()).select_from(model).where(*criteria)) or 0
+
+
+def test_seed_demo_adds_profiles_positions_from_esco_and_the_transfer_table(app, ctx):
+    from candidates.models import Candidate, CandidateExperience, CandidateSkill
+    from positions.models import Position, PositionSkill, SkillTransfer
+
+    assert run(app, "seed-demo").exit_code == 0
+    agency = db.session.scalars(select(Agency).where(Agency.name == "Northbridge Talent Partners")).one()
+    counts = (
+        count_where(SkillTransfer, SkillTransfer.agency_id == agency.id),
+        count_where(CandidateSkill),
+        count_where(CandidateExperience),
+        count_where(Position, Position.agency_id == agency.id, Position.occupation_uri.is_not(None)),
+    )
+    assert counts[0] >= 100 and counts[1] >= 15 and counts[2] >= 5 and counts[3] == 2
+    nia = db.session.scalars(select(Candidate).where(Candidate.email == "nia.campbell@candidates.example")).one()
+    assert {job.industry for job in nia.experience} == {"I", "Q"}
+    desk = db.session.scalars(select(Position).where(Position.title == "IT service desk agent")).one()
+    assert count_where(PositionSkill, PositionSkill.position_id == desk.id) >= 5  # proposed from ESCO
+    assert run(app, "seed-demo").exit_code == 0
+    assert (
+        count_where(SkillTransfer, SkillTransfer.agency_id == agency.id),
+        count_where(CandidateSkill),
+        count_where(CandidateExperience),
+        count_where(Position, Position.agency_id == agency.id, Position.occupation_uri.is_not(None)),
+    ) == counts
