@@ -27,19 +27,33 @@ Choices:
   float noise (0.7 + 0.8 + ... = 2.9999999999999996) does not undo what the builder's coverage check
   (which allows 1e-9) accepted. A competency that is not reported, or misses the minimum content,
   carries the flag ``not_reported``.
+
+The fit section (skills-and-fit.md §4.4-§4.6) translates a position's job profile, a candidate's
+profile and the agency's transfer table into ``scoring.fit``'s inputs, and returns ``FitResult`` or a
+``FitUnavailable`` with the reason: a profile that cannot be scored never becomes a 500. Demographic
+answers are never read here.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from typing import Any, Final, Protocol
 
+from sqlalchemy import select
+
 import scoring
+import taxonomy
 from assessments import services
 from assessments.models import Assessment
+from candidates.models import Candidate, CandidateExperience
+from database import db
+from positions.models import Position, SkillTransfer
 from scenarios.checks import OptionDraft, option_key
 from scenarios.models import ResponseFormat, ScenarioVersion
 from scenarios.services import competencies_of
@@ -52,14 +66,32 @@ __all__ = [
     "AnswerStatus",
     "AttemptScore",
     "CompetencyResult",
+    "FitContext",
+    "FitLine",
+    "FitResult",
+    "FitUnavailable",
+    "Gap",
+    "Gate",
     "InvalidAnswer",
     "ItemResult",
     "NotScorable",
+    "agency_transfers",
+    "candidate_profile",
     "check_answer",
+    "competency_pomp",
+    "fit_context",
+    "fit_for",
     "is_complete",
+    "job_title",
+    "job_years",
     "keyed_item",
+    "occupation_label",
+    "position_profile",
     "provisional_percent",
     "score_attempt",
+    "skill_label",
+    "transfers_version",
+    "used_components",
 ]
 
 ALGORITHM_VERSION: Final = scoring.ALGORITHM_VERSION
@@ -391,3 +423,337 @@ def provisional_percent(pomp: float | None) -> int | None:
         raise ValueError(f"a POMP lies in [0, 1], got {pomp!r}")
     # Hundredths of the POMP's shortest decimal, half up (scoring's rule); the second call drops float noise.
     return int(scoring.round_half_up(scoring.round_half_up(pomp, 2) * 100))
+
+
+# --- Fit (skills-and-fit.md §4.4-§4.6) -----------------------------------------------------------
+
+DAYS_PER_YEAR: Final = 365.25
+NO_REQUIREMENTS: Final = (
+    "the position has no requirements yet. Add required or desired skills, people skills, a minimum "
+    "education level, a minimum number of years of experience or preferred industries to its profile"
+)
+NO_WEIGHT: Final = "every part of the fit this position uses has weight 0. Give at least one of them a weight"
+# The fit's result types, for the pages' read models (only this module imports ``scoring``).
+FitResult = scoring.FitResult
+FitLine = scoring.FitLine
+Gap = scoring.Gap
+Gate = scoring.Gate
+
+NOT_YET_ASSESSED: Final = (
+    "the position weighs only people skills, and this candidate has no people-skill score for it yet"
+)
+
+
+@dataclass(frozen=True)
+class FitUnavailable:
+    """A fit that cannot be computed, with the reason in plain English (shown instead of a number)."""
+
+    reason: str
+
+    @property
+    def text(self) -> str:
+        """The sentence a page shows."""
+        return f"Fit cannot be computed: {self.reason}."
+
+
+@dataclass(frozen=True)
+class FitContext:
+    """What the fits of one position's candidates share, built once per page by :func:`fit_context`.
+
+    ``profile`` is None exactly when ``problem`` says why the position cannot be scored. ``weights`` are
+    the configured component weights (before unused components drop out).
+    """
+
+    position_id: int
+    profile: scoring.PositionProfile | None
+    problem: str | None
+    transfers: tuple[scoring.TransferRow, ...]
+    labels: Mapping[str, str]
+    weights: Mapping[str, float]
+    profile_version: int
+    transfer_table_version: str
+    notes: tuple[str, ...] = ()
+    algorithm_version: str = ALGORITHM_VERSION
+
+    @property
+    def used(self) -> tuple[str, ...]:
+        """The components the position uses, in report order (none when it cannot be scored)."""
+        return () if self.profile is None else used_components(self.profile)
+
+
+def competency_pomp(detail: Mapping[str, Any]) -> dict[str, float]:
+    """Competency code -> provisional score (POMP 0-1) from a stored ``AttemptResult.detail``.
+
+    Only competencies the assessment reports and whose content meets the minimum rule (``shown``) count;
+    the others are "not yet assessed". A malformed row is skipped, never an error.
+    """
+    scores: dict[str, float] = {}
+    rows = detail.get("competencies")
+    for row in rows if isinstance(rows, list) else ():
+        if not isinstance(row, Mapping):
+            continue
+        code, raw = row.get("code"), row.get("raw")
+        if not isinstance(code, str) or isinstance(raw, bool) or not isinstance(raw, (int, float)):
+            continue
+        if row.get("reported") is True and row.get("meets_minimum_content") is True and 0 <= raw <= 1:
+            scores[code] = float(raw)
+    return scores
+
+
+def position_profile(position: Position) -> scoring.PositionProfile:
+    """The position's job profile as scoring's input; raises scoring.ScoringError for a profile it refuses.
+
+    Experience counts only with a minimum above 0 (a minimum of 0 would give everyone full credit).
+    Without substitution years (None or 0) a missing education level cannot be made up by experience.
+    An occupation outside the vocabulary is left out (every job then counts in full).
+    """
+    required = tuple(
+        _skill_requirement(row.skill_key, row.min_level, row.weight, row.knockout)
+        for row in position.skills
+        if row.kind == "required"
+    )
+    desired = tuple(
+        _skill_requirement(row.skill_key, row.min_level, row.weight, row.knockout)
+        for row in position.skills
+        if row.kind != "required"
+    )
+    competencies = tuple(
+        scoring.CompetencyRequirement(row.competency.code, row.min_score, row.weight, row.knockout)
+        for row in position.competencies
+    )
+    education = None
+    if position.education_min_level is not None:
+        education = scoring.EducationRequirement(
+            position.education_min_level, position.education_substitution_years or None, position.education_knockout
+        )
+    experience = None
+    if position.experience_min_years > 0:
+        experience = scoring.ExperienceRequirement(
+            position.experience_min_years, position.experience_cap_years, position.experience_knockout
+        )
+    industry = None
+    if position.industry_mode != scoring.IndustryMode.NONE.value:
+        try:
+            mode = scoring.IndustryMode(position.industry_mode)
+        except ValueError:
+            raise scoring.FitInputError(f"unknown industry mode {position.industry_mode!r}") from None
+        codes = frozenset(code.strip() for code in position.industry_code_list if code.strip())
+        industry = scoring.IndustryRequirement(codes, mode)
+    return scoring.PositionProfile(
+        required_skills=required,
+        desired_skills=desired,
+        competencies=competencies,
+        education=education,
+        experience=experience,
+        industry=industry,
+        occupation=_occupation(position.occupation_uri),
+        weights=dict(position.fit_weights),
+    )
+
+
+def _skill_requirement(key: str, min_level: int, weight: float, knockout: bool) -> scoring.SkillRequirement:
+    return scoring.SkillRequirement(key, min_level, weight, knockout)
+
+
+def candidate_profile(candidate: Candidate, pomp: Mapping[str, float | None], as_of: date) -> scoring.CandidateProfile:
+    """The candidate's confirmed skills, education, jobs (years up to ``as_of``) and ``pomp`` as scoring's input.
+
+    A skill without a vocabulary key is not confirmed yet and never counts. Jobs keep the profile's order
+    (by start date), so the fit's "job N" lines follow ``candidate.experience``. Nothing else of the
+    candidate is read: no name, no email, no demographic answer. Raises scoring.ScoringError.
+    """
+    skills = tuple(
+        scoring.CandidateSkill(row.skill_key, row.level, _evidence_source(row.evidence_type), row.evidence)
+        for row in candidate.skills
+        if row.skill_key is not None
+    )
+    education = tuple(
+        scoring.EducationRecord(row.isced_level, row.field, True, row.original_text) for row in candidate.education
+    )
+    jobs = tuple(
+        scoring.Job(
+            job_title(row), _occupation(row.occupation_uri), row.industry or None, job_years(row, as_of), row.fte
+        )
+        for row in candidate.experience
+    )
+    return scoring.CandidateProfile(skills=skills, education=education, jobs=jobs, pomp=dict(pomp))
+
+
+def _evidence_source(value: str) -> scoring.EvidenceSource:
+    try:
+        return scoring.EvidenceSource(value)
+    except ValueError:
+        raise scoring.FitInputError(f"unknown skill evidence {value!r}") from None
+
+
+def job_title(job: CandidateExperience) -> str:
+    """The job as the fit names it: the role, and the employer when known."""
+    return f"{job.role} ({job.employer})" if job.employer else job.role
+
+
+def job_years(job: CandidateExperience, as_of: date) -> float:
+    """Years in the job up to ``as_of``: (end, or ``as_of`` while current) - start, in days / 365.25, at least 0."""
+    end = as_of if job.end_date is None else min(job.end_date, as_of)
+    return max(0, (end - job.start_date).days) / DAYS_PER_YEAR
+
+
+@functools.lru_cache(maxsize=1024)
+def _occupation(uri: str | None) -> scoring.Occupation | None:
+    """The ESCO occupation with its essential keys and all its skill keys; None without one in the vocabulary."""
+    if not uri:
+        return None
+    try:
+        found = taxonomy.occupation(uri)
+    except KeyError:
+        return None
+    return scoring.Occupation(
+        found.uri, found.isco_code or None, frozenset(found.essential_keys), frozenset(found.skill_keys)
+    )
+
+
+def occupation_label(uri: str | None) -> str | None:
+    """The ESCO label of an occupation URI; None when there is none or it is not in the vocabulary."""
+    if not uri:
+        return None
+    try:
+        return taxonomy.occupation(uri).label
+    except KeyError:
+        return None
+
+
+@functools.lru_cache(maxsize=8192)
+def skill_label(key: str) -> str:
+    """The vocabulary label of a skill key (the key itself outside the vocabulary)."""
+    try:
+        return taxonomy.skill(key).label
+    except KeyError:
+        return key
+
+
+def agency_transfers(agency_id: int) -> tuple[scoring.TransferRow, ...]:
+    """The agency's reviewed transfer rows as scoring's input, in a stable order; raises scoring.ScoringError."""
+    rows = db.session.scalars(
+        select(SkillTransfer)
+        .where(SkillTransfer.agency_id == agency_id)
+        .order_by(SkillTransfer.from_skill, SkillTransfer.to_skill, SkillTransfer.id)
+    )
+    return tuple(
+        scoring.TransferRow(
+            row.from_skill,
+            row.to_skill,
+            row.credit,
+            row.rationale,
+            row.source,
+            row.reviewer,
+            row.reviewed_on.isoformat(),
+        )
+        for row in rows
+    )
+
+
+def transfers_version(rows: Sequence[scoring.TransferRow]) -> str:
+    """A short content hash of a transfer table (order-independent), printed beside every fit."""
+    lines = sorted(
+        "\t".join((r.from_skill, r.to_skill, repr(r.credit), r.rationale, r.source, r.reviewer, r.reviewed_on))
+        for r in rows
+    )
+    return "sha256:" + hashlib.sha256("\n".join(lines).encode()).hexdigest()[:12]
+
+
+def fit_context(position: Position) -> FitContext:
+    """The position's side of every fit: its profile (or the problem with it), the agency's transfers, labels."""
+    notes: list[str] = []
+    if position.occupation_uri and _occupation(position.occupation_uri) is None:
+        notes.append(
+            f"The position's occupation ({position.occupation_uri}) is not in the vocabulary, "
+            "so every job counts in full."
+        )
+    transfers: tuple[scoring.TransferRow, ...] = ()
+    profile: scoring.PositionProfile | None = None
+    problem: str | None = None
+    try:
+        transfers = agency_transfers(position.agency_id)
+    except scoring.ScoringError as error:
+        problem = f"the agency's transfer table cannot be used ({error})"
+    if problem is None:
+        try:
+            profile = position_profile(position)
+        except scoring.ScoringError as error:
+            problem = f"the position's profile cannot be scored ({error})"
+    if profile is not None:
+        problem = _profile_problem(profile)
+    labels = {row.skill_key: skill_label(row.skill_key) for row in position.skills}
+    labels.update({row.competency.code: row.competency.name for row in position.competencies})
+    return FitContext(
+        position_id=position.id,
+        profile=profile if problem is None else None,
+        problem=problem,
+        transfers=transfers,
+        labels=labels,
+        weights=dict(profile.weights) if profile is not None else dict(position.fit_weights),
+        profile_version=position.profile_version,
+        transfer_table_version=transfers_version(transfers),
+        notes=tuple(notes),
+    )
+
+
+def used_components(profile: scoring.PositionProfile) -> tuple[str, ...]:
+    """The components the profile uses, in report order (people skills even before anyone is assessed)."""
+    component = scoring.FitComponent
+    industry = profile.industry
+    return tuple(
+        str(name)
+        for name, present in (
+            (component.REQUIRED_SKILLS, bool(profile.required_skills)),
+            (component.DESIRED_SKILLS, bool(profile.desired_skills)),
+            (component.PEOPLE_SKILLS, bool(profile.competencies)),
+            (component.EDUCATION, profile.education is not None),
+            (component.EXPERIENCE, profile.experience is not None),
+            (component.INDUSTRY, industry is not None and industry.mode is not scoring.IndustryMode.NONE),
+        )
+        if present
+    )
+
+
+def _profile_problem(profile: scoring.PositionProfile) -> str | None:
+    """Why no candidate could get a number for this profile, or None."""
+    used = used_components(profile)
+    if not used:
+        return NO_REQUIREMENTS
+    if not any(profile.weight(name) > 0 for name in used):
+        return NO_WEIGHT
+    return None
+
+
+def fit_for(
+    position: Position,
+    candidate: Candidate,
+    pomp: Mapping[str, float | None],
+    as_of: date,
+    *,
+    context: FitContext | None = None,
+) -> scoring.FitResult | FitUnavailable:
+    """The candidate's fit to the position (§4.4, DECISIONS), or why it cannot be computed; never raises ScoringError.
+
+    ``pomp`` maps competency codes to provisional scores (see :func:`competency_pomp`); ``context`` (from
+    :func:`fit_context` for this position) saves rebuilding the position's side for every candidate.
+    Raises ValueError for a context built for another position.
+    """
+    if context is None:
+        context = fit_context(position)
+    elif context.position_id != position.id:
+        raise ValueError("the fit context belongs to another position")
+    if context.profile is None:
+        return FitUnavailable(context.problem or NO_REQUIREMENTS)
+    try:
+        profile = candidate_profile(candidate, pomp, as_of)
+    except scoring.ScoringError as error:
+        return FitUnavailable(f"the candidate's profile cannot be scored ({error})")
+    labels = {skill.skill: skill_label(skill.skill) for skill in profile.skills}
+    labels.update(context.labels)
+    try:
+        return scoring.compute_fit(context.profile, profile, context.transfers, labels=labels)
+    except scoring.InsufficientDataError:
+        return FitUnavailable(NOT_YET_ASSESSED)
+    except scoring.ScoringError as error:
+        return FitUnavailable(f"the fit refused its inputs ({error})")
