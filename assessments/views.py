@@ -477,3 +477,6 @@ def walk(public_id: str) -> str:
             **context,
         )
     return render_template("take/landing.html", **context)
+
+
+import assessments.fit_views  # noqa: E402, F401  (registers the fit pages on this blueprint)
