@@ -4,6 +4,7 @@ autosave, review, submit, thank you. The token leaves the address bar at the fir
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -404,3 +405,210 @@ def signals(invitation: Invitation) -> Any:
     with unit_of_work():
         recorded = delivery.record_signal(attempt, str(payload.get("kind")), item_number, utcnow(), seconds)
     return jsonify(recorded=recorded), 200 if recorded else 202
+
+
+# --- The optional profile step: the candidate's own work history, education, skills and languages ----------
+
+# Plain words for the candidate (the recruiter's pages use the ISCED and NACE names).
+SCHOOL_LEVELS = {
+    1: "Primary school",
+    2: "Lower secondary school (to about age 15 or 16)",
+    3: "Upper secondary school, such as high school or A levels",
+    4: "A college course after school that is not a degree",
+    5: "A short college degree of 2 years or less",
+    6: "A bachelor's degree",
+    7: "A master's degree",
+    8: "A doctorate, such as a PhD",
+}
+BUSINESS_TYPES = {
+    "A": "Farming, forestry or fishing",
+    "B": "Mining",
+    "C": "Factories and making goods",
+    "D": "Power and gas supply",
+    "E": "Water and waste",
+    "F": "Building work",
+    "G": "Shops and wholesale",
+    "H": "Transport, delivery and storage",
+    "I": "Hotels, restaurants and cafes",
+    "J": "Media, IT and phone companies",
+    "K": "Banks and insurance",
+    "L": "Property",
+    "M": "Law, accounting, science and advice",
+    "N": "Office services, staffing and support",
+    "O": "Government",
+    "P": "Schools and colleges",
+    "Q": "Health and care",
+    "R": "Arts, sport and leisure",
+    "S": "Other services",
+    "T": "Work in a private home",
+    "U": "International bodies",
+}
+HOURS = {"100": "Full time", "75": "About 4 days a week", "50": "About half time", "25": "Less than half time"}
+SKILL_LEVELS = {1: "Just starting", 2: "Some practice", 3: "Good", 4: "Very good", 5: "Expert"}
+SPOKEN = {
+    "native": "It is my first language",
+    "C2": "Like a native speaker",
+    "C1": "Very well",
+    "B2": "Well",
+    "B1": "Quite well",
+    "A2": "A little",
+    "A1": "Only a few words",
+}
+MAX_OWN_ROWS = 20  # of each kind, added by the candidate
+
+
+def _own_rows(invitation: Invitation) -> dict[str, list[Any]]:
+    candidate = invitation.candidate
+    return {
+        "jobs": [r for r in candidate.experience if r.source == "candidate"],
+        "education": [r for r in candidate.education if r.source == "candidate"],
+        "skills": [r for r in candidate.skills if r.source == "candidate"],
+        "languages": [r for r in candidate.languages if r.source == "candidate"],
+    }
+
+
+def _profile_page(invitation: Invitation, *, errors: dict[str, str] | None = None, status: int = 200) -> Any:
+    body = render_template(
+        "take/profile.html",
+        rows=_own_rows(invitation),
+        errors=errors or {},
+        kind=request.form.get("kind", "") if errors else "",
+        form=request.form if errors else {},
+        school_levels=SCHOOL_LEVELS,
+        business_types=BUSINESS_TYPES,
+        hours=HOURS,
+        skill_levels=SKILL_LEVELS,
+        spoken=SPOKEN,
+        saved=request.args.get("saved"),
+        **_context(invitation),
+    )
+    return _no_store(make_response(body, status))
+
+
+@bp.get("/test/profile")
+@access(roles=None)
+@candidate_page
+def profile(invitation: Invitation) -> Any:
+    """An optional page where candidates add their jobs, education, skills and languages."""
+    return _profile_page(invitation)
+
+
+def _month(raw: str, *, end: bool) -> Any:
+    """The first (or last) day of a month typed as YYYY-MM; None for an empty box."""
+    from candidates.services import period_of
+
+    raw = raw.strip()
+    if not raw:
+        return None
+    if not re.fullmatch(r"\d{4}-\d{2}", raw):
+        raise ValueError("Write the month as year and month, like 2021-03.")
+    first, last = period_of(raw)
+    return last if end else first
+
+
+@bp.post("/test/profile")
+@access(roles=None)
+@candidate_page
+def add_to_profile(invitation: Invitation) -> Any:
+    from candidates import services as profiles
+
+    form, kind, now = request.form, request.form.get("kind", ""), utcnow()
+    candidate = invitation.candidate
+    own = _own_rows(invitation)
+    key = {"job": "jobs", "education": "education", "skill": "skills", "language": "languages"}.get(kind)
+    if key is None:
+        abort(400, "Choose what to add.")
+    if len(own[key]) >= MAX_OWN_ROWS:
+        return _profile_page(invitation, errors={"form": "You have added the most we can take here."}, status=422)
+    try:
+        with unit_of_work():
+            if kind == "job":
+                hours = form.get("hours", "100")
+                if hours not in HOURS:
+                    raise profiles.ProfileError({"fte": "Choose how many hours you worked."})
+                industry = form.get("industry") or None
+                if industry is not None and industry not in BUSINESS_TYPES:
+                    raise profiles.ProfileError({"industry": "Choose a type of business from the list."})
+                try:
+                    start = _month(form.get("start", ""), end=False)
+                    end = _month(form.get("end", ""), end=True)
+                except ValueError as exc:
+                    raise profiles.ProfileError({"start_date": str(exc)}) from None
+                if start is None:
+                    raise profiles.ProfileError({"start_date": "Write the month you started."})
+                if end is not None and end > now.date():
+                    end = now.date()  # the month is not over yet
+                profiles.add_experience(
+                    candidate,
+                    role=form.get("role", ""),
+                    employer=form.get("employer", ""),
+                    start_date=start,
+                    end_date=end,
+                    fte=int(hours) / 100,
+                    industry=industry,
+                    responsibilities=form.get("responsibilities", ""),
+                    source="candidate",
+                    now=now,
+                )
+            elif kind == "education":
+                level = _whole(form.get("isced_level"))
+                if level not in SCHOOL_LEVELS:
+                    raise profiles.ProfileError({"isced_level": "Choose your level from the list."})
+                year = _whole(form.get("year")) if form.get("year") else None
+                if form.get("year") and year is None:
+                    raise profiles.ProfileError({"year": "Write the year as four numbers, like 2019."})
+                profiles.add_education(
+                    candidate,
+                    isced_level=level,
+                    field=form.get("field", ""),
+                    institution=form.get("institution", ""),
+                    year=year,
+                    original_text=SCHOOL_LEVELS[level],
+                    source="candidate",
+                    now=now,
+                )
+            elif kind == "skill":
+                level = _whole(form.get("level"))
+                if level not in SKILL_LEVELS:
+                    raise profiles.ProfileError({"level": "Choose how good you are at it."})
+                profiles.add_skill(
+                    candidate,
+                    given_name=form.get("given_name", ""),
+                    level=level,
+                    evidence_type="self",
+                    evidence=form.get("evidence", ""),
+                    source="candidate",
+                    now=now,
+                )
+            else:
+                fluency = form.get("fluency", "")
+                if fluency not in SPOKEN:
+                    raise profiles.ProfileError({"fluency": "Choose how well you speak it."})
+                profiles.add_language(
+                    candidate, language=form.get("language", ""), fluency=fluency, source="candidate", now=now
+                )
+    except profiles.ProfileError as exc:
+        return _profile_page(invitation, errors=exc.problems, status=422)
+    return redirect(url_for("take.profile", saved=kind) + f"#{key}")
+
+
+@bp.post("/test/profile/remove")
+@access(roles=None)
+@candidate_page
+def remove_from_profile(invitation: Invitation) -> Any:
+    from candidates import services as profiles
+
+    wanted = request.form.get("row", "")
+    rows = [row for group in _own_rows(invitation).values() for row in group if row.public_id == wanted]
+    if not rows:
+        abort(404)
+    with unit_of_work():
+        profiles.delete_row(rows[0], now=utcnow())
+    return redirect(url_for("take.profile"))
+
+
+def _whole(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None

@@ -645,3 +645,39 @@ def test_when_the_timer_on_the_page_runs_out_the_browser_goes_once_to_the_thank_
     assert documents == [b.url("/test/done")]  # not an item page again each second until the grace is over
     assert saved_answers(app) == {1: {"ratings": {"A": 1}}}
     assert attempt_row(app).finalised_by == "deadline"
+
+
+# --- The optional profile step ------------------------------------------------------------------------------
+
+
+def test_the_candidate_adds_a_job_and_a_skill_on_the_optional_profile_page(
+    browser_page: LivePage, app: Flask, emailed_link: str
+) -> None:
+    b, page = browser_page, browser_page.page
+    begin(b, emailed_link)
+    b.goto("/test/profile")
+    check(b, "take-profile")
+    check_phone(b, "take-profile-phone")
+
+    page.get_by_label("Job title").fill("Night auditor")
+    page.get_by_label("Type of business").select_option(label="Hotels, restaurants and cafes")
+    page.get_by_label("Month you started").fill("2019-05")
+    page.get_by_role("button", name="Add this job").click()
+    expect(page.get_by_role("status")).to_contain_text("Added")
+    expect(page.locator("#jobs ~ ul, section[aria-labelledby=jobs] ul.own-rows")).to_contain_text("Night auditor")
+
+    page.get_by_label("Skill", exact=True).fill("balancing the till")
+    page.get_by_role("button", name="Add this skill").click()  # no level chosen: a clear message
+    expect(page.get_by_role("alert")).to_contain_text("how good you are")
+    b.check("take-profile-error", 422)
+    page.get_by_label("Very good").check()
+    page.get_by_role("button", name="Add this skill").click()
+    expect(page.locator("section[aria-labelledby=skills] ul.own-rows")).to_contain_text("balancing the till: Very good")
+
+    from candidates.models import CandidateExperience, CandidateSkill
+    from database import db
+
+    with app.app_context():
+        job = db.session.scalars(select(CandidateExperience)).one()
+        assert (job.role, job.industry, job.source) == ("Night auditor", "I", "candidate")
+        assert db.session.scalars(select(CandidateSkill)).one().given_name == "balancing the till"

@@ -1,0 +1,168 @@
+"""The operator commands: create-agency (with its set-up email and link) and seed-demo."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from accounts.models import Agency, AuditEvent, Client, Role, User
+from database import db
+from mailer import EmailMessage, EmailStatus
+from tests.conftest import BASE_URL, post, sign_in
+
+NEW_PASSWORD = "violet-otter-lantern"
+
+
+def run(app: Flask, *args: str) -> Any:
+    """Invoke a command as `flask` would; each command pushes its own app context."""
+    return app.test_cli_runner().invoke(args=list(args))
+
+
+def count(model: type) -> int:
+    db.session.rollback()
+    return db.session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def create_agency(app: Flask, name: str = "Harbour Recruitment", email: str = "a@b.example") -> Any:
+    return run(app, "create-agency", name, "--admin-email", email, "--admin-name", "A B")
+
+
+def test_create_agency_makes_an_admin_who_sets_a_password_from_the_link(app, ctx, mailbox):
+    result = create_agency(app)
+
+    assert result.exit_code == 0, result.output
+    agency = db.session.scalars(select(Agency)).one()
+    assert agency.name == "Harbour Recruitment"
+    admin = db.session.scalars(select(User)).one()
+    assert (admin.email, admin.name, admin.role, admin.agency_id) == ("a@b.example", "A B", Role.ADMIN, agency.id)
+    assert admin.password_hash is None
+    assert agency.public_id in result.output
+    from positions.models import SkillTransfer
+
+    assert count_where(SkillTransfer, SkillTransfer.agency_id == agency.id) >= 100  # the reviewed starter table
+
+    email = db.session.scalars(select(EmailMessage)).one()
+    assert (email.template, email.to_address, email.status) == ("account_setup", "a@b.example", EmailStatus.SENT)
+    assert len(mailbox.messages) == 1
+    assert mailbox.messages[0]["To"] == "a@b.example"
+    assert "Harbour Recruitment" in mailbox.messages[0]["Subject"]
+    [emailed_link] = mailbox.links()
+    assert emailed_link.startswith(f"{BASE_URL}/password/setup/")
+
+    printed_link = result.output.strip().splitlines()[-1]
+    assert printed_link.startswith(f"{BASE_URL}/password/setup/")
+    client = app.test_client()
+    landing = client.get(printed_link.removeprefix(BASE_URL))
+    assert landing.status_code == 302
+    assert landing.headers["Location"] == "/password/setup"
+    assert client.get("/password/setup").status_code == 200
+    chosen = post(client, app, "/password/setup", {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert chosen.status_code == 302
+    assert chosen.headers["Location"] == "/login"
+
+    sign_in(app.test_client(), app, "a@b.example", NEW_PASSWORD)
+    # The emailed link is spent too: the password version moved on.
+    assert app.test_client().get(emailed_link.removeprefix(BASE_URL)).status_code == 404
+
+
+def test_create_agency_refuses_a_duplicate_name(app, ctx, mailbox):
+    assert create_agency(app).exit_code == 0
+    mailbox.clear()
+
+    result = create_agency(app, email="other@b.example")
+
+    assert result.exit_code != 0
+    assert "an agency named 'Harbour Recruitment' already exists" in result.output
+    assert count(Agency) == 1
+    assert count(User) == 1
+    assert mailbox.messages == []
+
+
+@pytest.mark.parametrize("bad_email", ["not-an-email", "a@", "@b.example", "a b@b.example"])
+def test_create_agency_refuses_an_invalid_email_and_creates_nothing(app, ctx, mailbox, bad_email):
+    result = create_agency(app, email=bad_email)
+
+    assert result.exit_code != 0
+    assert "email" in result.output.lower()
+    assert count(Agency) == 0
+    assert count(User) == 0
+    assert count(EmailMessage) == 0
+    assert mailbox.messages == []
+
+
+def test_seed_demo_is_idempotent_and_its_admin_can_sign_in(app, ctx):
+    first = run(app, "seed-demo")
+    assert first.exit_code == 0, first.output
+    assert "admin@northbridge.example" in first.output
+    counts = {model: count(model) for model in (Agency, User, Client, AuditEvent)}
+    assert counts[Agency] == 2
+    assert counts[User] == 4
+    assert counts[Client] == 3
+
+    second = run(app, "seed-demo")
+
+    assert second.exit_code == 0, second.output
+    assert {model: count(model) for model in counts} == counts
+    sign_in(app.test_client(), app, "admin@northbridge.example", "amber-kite-harbour")
+
+
+@pytest.mark.parametrize("bad_name", ["   ", "N" * 121])
+def test_create_agency_refuses_an_invalid_admin_name_and_creates_nothing(app, ctx, bad_name):
+    result = run(app, "create-agency", "Harbour Recruitment", "--admin-email", "a@b.example", "--admin-name", bad_name)
+
+    assert result.exit_code == 2, result.output
+    assert "--admin-name" in result.output
+    assert count(Agency) == 0
+    assert count(User) == 0
+
+
+def test_seed_demo_loads_the_library_and_publishes_an_assessment(app, ctx):
+    from assessments.models import Assessment
+    from assessments.services import coverage
+    from scenarios.models import Scenario
+
+    assert run(app, "seed-demo").exit_code == 0
+    agency = db.session.scalars(select(Agency).where(Agency.name == "Northbridge Talent Partners")).one()
+    assert count_where(Scenario, Scenario.agency_id == agency.id) >= 36
+    assessment = db.session.scalars(select(Assessment).where(Assessment.agency_id == agency.id)).one()
+    assert assessment.is_published
+    reported = {r.competency.code: r for r in coverage(assessment) if r.reported}
+    assert set(reported) == {"professionalism", "collaboration"}
+    assert all(r.meets_minimum for r in reported.values())
+    assert run(app, "seed-demo").exit_code == 0
+    assert count_where(Scenario, Scenario.agency_id == agency.id) >= 36
+    assert db.session.scalar(select(func.count()).select_from(Assessment)) == 1
+
+
+def count_where(model: type, *criteria: Any) -> int:
+    db.session.rollback()
+    return db.session.scalar(select(func.count()).select_from(model).where(*criteria)) or 0
+
+
+def test_seed_demo_adds_profiles_positions_from_esco_and_the_transfer_table(app, ctx):
+    from candidates.models import Candidate, CandidateExperience, CandidateSkill
+    from positions.models import Position, PositionSkill, SkillTransfer
+
+    assert run(app, "seed-demo").exit_code == 0
+    agency = db.session.scalars(select(Agency).where(Agency.name == "Northbridge Talent Partners")).one()
+    counts = (
+        count_where(SkillTransfer, SkillTransfer.agency_id == agency.id),
+        count_where(CandidateSkill),
+        count_where(CandidateExperience),
+        count_where(Position, Position.agency_id == agency.id, Position.occupation_uri.is_not(None)),
+    )
+    assert counts[0] >= 100 and counts[1] >= 15 and counts[2] >= 5 and counts[3] == 2
+    nia = db.session.scalars(select(Candidate).where(Candidate.email == "nia.campbell@candidates.example")).one()
+    assert {job.industry for job in nia.experience} == {"I", "Q"}
+    desk = db.session.scalars(select(Position).where(Position.title == "IT service desk agent")).one()
+    assert count_where(PositionSkill, PositionSkill.position_id == desk.id) >= 5  # proposed from ESCO
+    assert run(app, "seed-demo").exit_code == 0
+    assert (
+        count_where(SkillTransfer, SkillTransfer.agency_id == agency.id),
+        count_where(CandidateSkill),
+        count_where(CandidateExperience),
+        count_where(Position, Position.agency_id == agency.id, Position.occupation_uri.is_not(None)),
+    ) == counts
