@@ -20,9 +20,8 @@ def _drop_connections(database: str) -> int:
     return len(rows)
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite has no connections to drop
 def test_a_dropped_connection_answers_503_then_recovers(app, client, tenant_a):
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        pytest.skip("PostgreSQL only: SQLite has no server connections to drop")
     sign_in(client, app, tenant_a.recruiter["email"])
     assert client.get("/positions").status_code == 200
     database = app.config["SQLALCHEMY_DATABASE_URI"].rsplit("/", 1)[1]

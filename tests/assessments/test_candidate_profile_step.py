@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from candidates.models import Candidate, CandidateEducation, CandidateExperience, CandidateLanguage, CandidateSkill
-from database import db
+from database import db, unit_of_work
 from tests.assessments.test_delivery import begin
 from tests.assessments.test_delivery import published as published  # the fixture, used by name
 from tests.conftest import post
@@ -83,11 +83,11 @@ def test_bad_input_shows_the_field_and_changes_nothing(app, client, published):
 
 def test_a_candidate_cannot_remove_another_candidates_row(app, client, published, tenant_a):
     begin(app, client, published["path"])
-    with app.app_context():
+    with app.app_context(), unit_of_work():
         other = db.session.scalars(select(Candidate).where(Candidate.public_id == tenant_a.candidate_id)).one()
         row = CandidateLanguage(candidate_id=other.id, language="German", fluency="C1", source="candidate")
         db.session.add(row)
-        db.session.commit()
+        db.session.flush()
         row_id = row.public_id
     assert post(client, app, "/test/profile/remove", {"row": row_id}).status_code == 404
     assert counts(app) == [0, 0, 0, 1]
