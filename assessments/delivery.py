@@ -13,9 +13,9 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from accounts import tokens
 from assessments import scoring_adapter
@@ -90,6 +90,36 @@ def invitation_for(public_id: str, version: object, now: datetime, *, with_conte
     if invitation.attempt is None and now >= invitation.expires_at:
         raise LinkInvalid
     return invitation
+
+
+def item_view(
+    public_id: str, version: object, number: int, now: datetime
+) -> tuple[Invitation, Answer | None, int | None]:
+    """The invitation (with its attempt), the saved answer to item `number` and that item's version id,
+    in one query: the item page's whole read. The same checks as invitation_for; raises LinkInvalid.
+
+    The version id is None when the test has not started or has no such item.
+    """
+    position = number - 1 if number >= 1 else 0
+    version_id = Attempt.item_order[position].as_integer()
+    row = db.session.execute(
+        select(Invitation, Answer, version_id)
+        .outerjoin(Invitation.attempt)
+        .outerjoin(Answer, and_(Answer.attempt_id == Attempt.id, Answer.version_id == version_id))
+        .where(Invitation.public_id == public_id)
+        .options(contains_eager(Invitation.attempt))
+    ).first()
+    if row is None:
+        raise LinkInvalid
+    invitation, answer, item_version_id = row
+    if invitation.token_version != version or invitation.revoked_at is not None:
+        raise LinkInvalid
+    if invitation.attempt is None and now >= invitation.expires_at:
+        raise LinkInvalid
+    attempt = invitation.attempt
+    if attempt is None or not 1 <= number <= len(attempt.item_order):
+        return invitation, None, None
+    return invitation, answer, item_version_id
 
 
 def record_consent(invitation: Invitation, extra_time_percent: int, now: datetime) -> None:

@@ -157,22 +157,30 @@ def _finalise_if_overdue(attempt: Attempt, now: Any) -> None:
             delivery.submit(attempt, now, by="deadline")
 
 
-def _item_page(invitation: Invitation, number: int, *, error: str | None = None, status: int = 200) -> Any:
+def _item_page(
+    invitation: Invitation,
+    number: int,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    saved: tuple[Answer | None, int | None] | None = None,
+) -> Any:
+    """The item page; `saved` is (the saved answer, the item's version id) when the caller already read them."""
     attempt = invitation.attempt
     assert attempt is not None
     if not 1 <= number <= len(attempt.item_order):
         abort(404)
     version_id = attempt.item_order[number - 1]
+    answer = saved[0] if saved is not None else db.session.get(Answer, (attempt.id, version_id))
     item = item_cache.frozen_item(version_id)
     if item is None:
         abort(404)
-    saved = db.session.get(Answer, (attempt.id, version_id))
     now = utcnow()
     values: dict[str, Any] = {
         "number": number,
         "total": len(attempt.item_order),
-        "answer": saved.answer if saved else {},
-        "revision": saved.revision if saved else 0,
+        "answer": answer.answer if answer else {},
+        "revision": answer.revision if answer else 0,
         "seconds_left": delivery.seconds_left(attempt, now),
     }
     if error is None and "_flashes" not in session and not current_user.is_authenticated:
@@ -195,9 +203,14 @@ def _redirect_unless_open(invitation: Invitation) -> Response | None:
 
 @bp.get("/test/item/<int:number>")
 @access(roles=None)
-@candidate_call
-def item(invitation: Invitation, number: int) -> Any:
-    return _redirect_unless_open(invitation) or _item_page(invitation, number)
+def item(number: int) -> Any:
+    """One situation. The invitation, its attempt and the saved answer come in one query."""
+    held = session.get(SESSION_KEY) or {}
+    try:
+        invitation, answer, version_id = delivery.item_view(str(held.get("i")), held.get("v"), number, utcnow())
+    except delivery.LinkInvalid:
+        return link_invalid()
+    return _redirect_unless_open(invitation) or _item_page(invitation, number, saved=(answer, version_id))
 
 
 def answer_from_form(version: ScenarioVersion, form: Any) -> dict[str, Any]:
