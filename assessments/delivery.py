@@ -285,10 +285,14 @@ def submit(attempt: Attempt, now: datetime, *, by: str = "candidate") -> bool:
 
 
 def score(attempt: Attempt, now: datetime) -> AttemptResult:
-    """Score a submitted attempt under the current algorithm version, once; later calls return the stored row."""
+    """Score a submitted attempt under the current algorithm version, once; later calls return the stored row.
+
+    The row's score version is the algorithm version alone: the keys pinned at publishing. Re-scores with
+    new keys or a new algorithm add rows with their own score versions.
+    """
     version = scoring_adapter.ALGORITHM_VERSION
     existing = db.session.scalar(
-        select(AttemptResult).where(AttemptResult.attempt_id == attempt.id, AttemptResult.algorithm_version == version)
+        select(AttemptResult).where(AttemptResult.attempt_id == attempt.id, AttemptResult.score_version == version)
     )
     if existing is not None:
         return existing
@@ -298,6 +302,7 @@ def score(attempt: Attempt, now: datetime) -> AttemptResult:
     row = AttemptResult(
         attempt_id=attempt.id,
         algorithm_version=version,
+        score_version=version,
         overall_pomp=scores.overall,
         detail=_plain(dataclasses.asdict(scores)),
         computed_at=now,
@@ -309,7 +314,7 @@ def score(attempt: Attempt, now: datetime) -> AttemptResult:
     except IntegrityError:  # scored concurrently: keep the first
         return db.session.scalars(
             select(AttemptResult).where(
-                AttemptResult.attempt_id == attempt.id, AttemptResult.algorithm_version == version
+                AttemptResult.attempt_id == attempt.id, AttemptResult.score_version == version
             )
         ).one()
     return row

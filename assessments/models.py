@@ -6,7 +6,19 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Enum, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -56,6 +68,10 @@ class Assessment(PublicIdMixin, Model):
     )
     published_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(nullable=False)
+    # A pilot's scores are labelled pilot everywhere and never released to clients.
+    pilot: Mapped[bool] = mapped_column(nullable=False, default=False)
+    # The score version pages and exports show (AttemptResult.score_version); None: as scored at submission.
+    score_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     position: Mapped[Position] = relationship()
     practice_version: Mapped[ScenarioVersion | None] = relationship()
@@ -225,19 +241,101 @@ class AnswerEvent(Model):
 
 
 class AttemptResult(Model):
-    """The scores of a submitted attempt under one algorithm version: computed once, never overwritten."""
+    """The scores of a submitted attempt under one score version (algorithm and keys): computed once, never
+    overwritten. A re-score with a new key or algorithm adds a row with a new ``score_version``."""
 
     __tablename__ = "attempt_result"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"), nullable=False)
     algorithm_version: Mapped[str] = mapped_column(String(16), nullable=False)
+    # The algorithm version and the keys used, e.g. "1.0.0" at submission or "1.0.0+k3f9a1c2" after a re-score.
+    score_version: Mapped[str] = mapped_column(String(64), nullable=False)
     overall_pomp: Mapped[float | None] = mapped_column(nullable=True)
     # Item, competency and key-version detail, as the scoring adapter returned it.
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     computed_at: Mapped[datetime] = mapped_column(nullable=False)
 
-    __table_args__ = (UniqueConstraint("attempt_id", "algorithm_version"),)
+    __table_args__ = (UniqueConstraint("attempt_id", "score_version"),)
+
+
+class NormTable(PublicIdMixin, Model):
+    """A frozen norm group of an assessment: versioned, never changed once frozen.
+
+    ``stats`` holds, per scope ("overall" and each competency code), the group's N, mean, SD and sorted
+    provisional scores (POMP 0-1); ``reliability`` holds per scope alpha, its interval, N and status.
+    """
+
+    __tablename__ = "norm_table"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"), nullable=False, index=True)
+    assessment_id: Mapped[int] = mapped_column(
+        ForeignKey("assessment.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    label: Mapped[str] = mapped_column(String(160), nullable=False)
+    score_version: Mapped[str] = mapped_column(String(64), nullable=False)
+    attempt_ids: Mapped[list[int]] = mapped_column(JSON, nullable=False)
+    n: Mapped[int] = mapped_column(Integer, nullable=False)
+    stats: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    reliability: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    frozen_at: Mapped[datetime] = mapped_column(nullable=False)
+    frozen_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    assessment: Mapped[Assessment] = relationship()
+
+    __table_args__ = (UniqueConstraint("assessment_id", "version"), CheckConstraint("n >= 30", name="min_group"))
+
+    @classmethod
+    def scope_criteria(cls, scope: Scope) -> list[ColumnElement[bool]]:
+        criteria = [cls.agency_id == scope.agency_id]
+        if scope.client_id is not None:
+            criteria.append(cls.assessment.has(Assessment.client_id == scope.client_id))
+        return criteria
+
+
+class DecisionOutcome(enum.StrEnum):
+    ADVANCE = "advance"
+    HOLD = "hold"
+    DECLINE = "decline"
+
+
+class Decision(PublicIdMixin, Model):
+    """A recruiter's decision on a candidate for a position. Append-only: the latest row is the current one.
+
+    ``against_evidence`` is set when the decision goes against the fit or the scores; a reason is then required.
+    """
+
+    __tablename__ = "decision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"), nullable=False, index=True)
+    position_id: Mapped[int] = mapped_column(ForeignKey("position.id", ondelete="CASCADE"), nullable=False)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id", ondelete="CASCADE"), nullable=False)
+    outcome: Mapped[DecisionOutcome] = mapped_column(
+        Enum(DecisionOutcome, native_enum=False, length=16, values_callable=lambda s: [m.value for m in s]),
+        nullable=False,
+    )
+    reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    against_evidence: Mapped[bool] = mapped_column(nullable=False, default=False)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime] = mapped_column(nullable=False)
+
+    position: Mapped[Position] = relationship()
+    candidate: Mapped[Candidate] = relationship()
+
+    __table_args__ = (
+        Index("ix_decision_position_candidate", "position_id", "candidate_id", "decided_at"),
+        CheckConstraint("against_evidence = false OR length(reason) > 0", name="reason_when_against"),
+    )
+
+    @classmethod
+    def scope_criteria(cls, scope: Scope) -> list[ColumnElement[bool]]:
+        criteria = [cls.agency_id == scope.agency_id]
+        if scope.client_id is not None:
+            criteria.append(cls.position.has(Position.client_id == scope.client_id))
+        return criteria
 
 
 class InviteBatch(PublicIdMixin, Model):

@@ -221,6 +221,7 @@ def invite(
                 AttemptResult(
                     attempt_id=attempt.id,
                     algorithm_version=scoring_adapter.ALGORITHM_VERSION,
+                    score_version=scoring_adapter.ALGORITHM_VERSION,
                     overall_pomp=None,
                     detail=stored_detail(pomp),
                     computed_at=submitted_at,
