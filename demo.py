@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -108,6 +109,8 @@ def seed_demo(now: datetime) -> list[str]:
                 link = _demo_candidates(agency, now)
             with unit_of_work():
                 _demo_profiles(agency, now)
+            with unit_of_work():
+                _demo_cohort(agency, now)
             if link:
                 candidate_line = f"  Candidate link (Alex Morgan, not started): {link}"
         for demo_user in spec.users:
@@ -550,3 +553,83 @@ def _demo_profiles(agency: Agency, now: datetime) -> None:
         by=admin,
         now=now,
     )
+
+
+# --- Issue 8: an earlier cohort, enough completed attempts for a norm group --------------------------------
+
+COHORT_SIZE = 48
+FIRST_NAMES = (
+    "Amina", "Ben", "Carla", "Dev", "Elena", "Femi", "Grace", "Hugo", "Ines", "Jonah", "Keiko", "Luca",
+    "Maya", "Nikhil", "Olga", "Pablo", "Quinn", "Rosa", "Samir", "Tara", "Umar", "Vera", "Wen", "Yara",
+)  # fmt: skip
+LAST_NAMES = ("Adeyemi", "Brennan", "Castillo", "Dubois", "Eriksen", "Fischer", "Gallo", "Hussain")
+
+
+def _cohort_answer(version: ScenarioVersion, rng: random.Random, skill: float) -> dict[str, object]:
+    """A varied answer: near the key with probability `skill`, otherwise off by a point or two."""
+    keyed = _keyed_answer(version)
+    labels = [o.label for o in version.options]
+    fmt = version.response_format.value
+    if fmt == "rate":
+        ratings = keyed["ratings"]
+        assert isinstance(ratings, dict)
+        return {
+            "ratings": {
+                label: min(6, max(1, value + (0 if rng.random() < skill else rng.choice((-2, -1, 1, 2)))))
+                for label, value in ratings.items()
+            }
+        }
+    if fmt == "rank":
+        ranks = keyed["ranks"]
+        assert isinstance(ranks, dict)
+        order = sorted(ranks, key=lambda label: ranks[label])
+        if rng.random() >= skill:
+            i = rng.randrange(len(order) - 1)
+            order[i], order[i + 1] = order[i + 1], order[i]
+        return {"ranks": {label: order.index(label) + 1 for label in labels}}
+    if fmt == "most_least":
+        if rng.random() < skill:
+            return keyed
+        most, least = rng.sample(labels, 2)
+        return {"most": most, "least": least}
+    return keyed if rng.random() < skill else {"choice": rng.choice(labels)}
+
+
+def _demo_cohort(agency: Agency, now: datetime) -> None:
+    """An earlier cohort that took the demo assessment: enough completed attempts to freeze a norm group.
+
+    Their invitations were sent weeks ago, so no email is queued now; answers vary from person to person
+    (a fixed seed per person keeps the seed idempotent and the numbers the same on every machine).
+    """
+    assessment = db.session.scalar(
+        select(Assessment).where(Assessment.agency_id == agency.id, Assessment.title == DEMO_ASSESSMENT)
+    )
+    if assessment is None or not assessment.is_published:
+        return
+    started = now - timedelta(days=30)
+    for index in range(COHORT_SIZE):
+        name = f"{FIRST_NAMES[index % len(FIRST_NAMES)]} {LAST_NAMES[index % len(LAST_NAMES)]}"
+        email = f"cohort{index + 1:02d}@candidates.example"
+        if db.session.scalar(select(Candidate.id).where(Candidate.agency_id == agency.id, Candidate.email == email)):
+            continue
+        candidate = Candidate(agency_id=agency.id, name=name, email=email, created_at=started)
+        invitation = Invitation(
+            agency_id=agency.id,
+            client_id=assessment.client_id,
+            assessment=assessment,
+            candidate=candidate,
+            token_version=1,
+            expires_at=started + timedelta(days=assessment.invitation_days),
+            extra_time_percent=0,
+            created_at=started,
+        )
+        db.session.add(invitation)
+        db.session.flush()
+        delivery.record_consent(invitation, 0, started)
+        attempt = delivery.start_attempt(invitation, started)
+        rng = random.Random(f"rapport-demo-cohort-{index}")
+        skill = 0.35 + 0.6 * rng.random()
+        for version_id in attempt.item_order:
+            version = db.session.get_one(ScenarioVersion, version_id)
+            delivery.save_answer(attempt, version_id, _cohort_answer(version, rng, skill), 0, started, "form")
+        delivery.submit(attempt, started + timedelta(minutes=25))

@@ -157,6 +157,9 @@ def test_seed_demo_adds_profiles_positions_from_esco_and_the_transfer_table(app,
     assert counts[0] >= 100 and counts[1] >= 15 and counts[2] >= 5 and counts[3] == 2
     nia = db.session.scalars(select(Candidate).where(Candidate.email == "nia.campbell@candidates.example")).one()
     assert {job.industry for job in nia.experience} == {"I", "Q"}
+    from assessments.models import AttemptResult
+
+    assert count_where(AttemptResult) >= 30  # enough completed attempts to freeze a norm group
     desk = db.session.scalars(select(Position).where(Position.title == "IT service desk agent")).one()
     assert count_where(PositionSkill, PositionSkill.position_id == desk.id) >= 5  # proposed from ESCO
     assert run(app, "seed-demo").exit_code == 0
