@@ -160,10 +160,14 @@ def check_document(document: Any, *, today: date, report: ResumeReport | None = 
     if report.errors:
         return report
     misshapen: set[tuple[Any, ...]] = set()
+    reported: set[tuple[str, str]] = set()
     for validator in _validators():
         for error in sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path]):
             where = tuple(error.absolute_path)
-            report.add(path_text(where), _plain(error))
+            problem = (path_text(where), _plain(error))
+            if problem not in reported:  # both schemas check a section's type: say it once
+                reported.add(problem)
+                report.add(*problem)
             misshapen.add(where[:2] if len(where) >= 2 and where[0] in SECTIONS else ())
     if () in misshapen:
         return report  # the document itself is wrong: its entries cannot be read

@@ -447,7 +447,8 @@ def resume(public_id: str) -> Page:
         form=ResumeConfirmForm(document=report.text),
         report=report,
         profile=report.profile,
-        preview=jsonresume.preview(candidate, report.profile),
+        # Not "preview": base.html shows the assessment-preview banner for a variable of that name.
+        changes=jsonresume.preview(candidate, report.profile),
     )
 
 
