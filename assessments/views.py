@@ -377,24 +377,24 @@ def invitation_email() -> Response | tuple[str, int] | str:
         form.subject.data = agency.invitation_subject or ""
         form.body.data = agency.invitation_body or ""
         return render_template(
-            "assessments/invitation_email.html", form=form, preview=invitations.preview_email(agency)
+            "assessments/invitation_email.html", form=form, email_preview=invitations.preview_email(agency)
         )
     if not form.validate_on_submit():
-        return render_template("assessments/invitation_email.html", form=form, preview=None), 422
+        return render_template("assessments/invitation_email.html", form=form, email_preview=None), 422
     subject, body = form.subject.data or "", form.body.data or ""
     if request.form.get("action") == "preview":
         problems = invitations.template_problems(subject, body) if subject or body else []
         form.body.errors = problems
         preview = None if problems else invitations.preview_email(agency, subject, body)
         return render_template(
-            "assessments/invitation_email.html", form=form, preview=preview
+            "assessments/invitation_email.html", form=form, email_preview=preview
         ), 422 if problems else 200
     try:
         with unit_of_work():
             invitations.save_template(agency, subject, body, by=current_user, now=utcnow())
     except invitations.InvitationError as exc:
         form.body.errors = [str(exc)]
-        return render_template("assessments/invitation_email.html", form=form, preview=None), 422
+        return render_template("assessments/invitation_email.html", form=form, email_preview=None), 422
     flash("Invitation email saved.", "success")
     return redirect(url_for("assessments.invitation_email"))
 

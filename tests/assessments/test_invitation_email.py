@@ -11,6 +11,7 @@ def test_admin_edits_previews_and_saves_the_invitation_email(app, tenant_a):
     sign_in(admin, app, tenant_a.admin["email"])
     page = admin.get("/assessments/invitation-email").get_data(as_text=True)
     assert "Sam Example" in page and "invites you to a short work-situations test" in page
+    assert "this is what candidates see" not in page  # not the candidate-preview banner of base.html
     subject = "{agency}: a short test for {position}"
     body = "Dear {name},\n\nPlease take our test for {client}: {link}\nIt closes {expires}."
     preview = post(admin, app, "/assessments/invitation-email", {"subject": subject, "body": body, "action": "preview"})
