@@ -2,7 +2,7 @@
 
 A position's candidates are the people invited to any of its assessments (revoked invitations
 included: the person was considered). Their people-skill scores come from the latest submitted and
-scored attempt for the position (its result under the current algorithm version when there is one); a
+scored attempt for the position (its result under the assessment's current score version when there is one); a
 candidate without one is "not yet assessed". Every number comes from ``scoring_adapter.fit_for``.
 Reads only, inside the position's agency; demographic answers are never read.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from assessments import scoring_adapter
@@ -206,6 +206,8 @@ def latest_scores(position: Position, candidate_ids: Collection[int]) -> dict[in
             Attempt.submitted_at,
             AttemptResult.algorithm_version,
             AttemptResult.detail,
+            AttemptResult.score_version,
+            func.coalesce(Assessment.score_version, scoring_adapter.ALGORITHM_VERSION),
         )
         .join(Assessment, Assessment.id == Invitation.assessment_id)
         .join(Attempt, Attempt.invitation_id == Invitation.id)
@@ -218,17 +220,14 @@ def latest_scores(position: Position, candidate_ids: Collection[int]) -> dict[in
         )
         .order_by(Attempt.submitted_at.desc(), Attempt.id.desc(), AttemptResult.computed_at.desc())
     )
-    chosen: dict[int, tuple[int, ScoreSource]] = {}
-    for candidate_id, attempt_id, title, submitted_at, version, detail in rows:
+    # Per candidate: (attempt id, scores, whether they are under the assessment's current score version).
+    chosen: dict[int, tuple[int, ScoreSource, bool]] = {}
+    for candidate_id, attempt_id, title, submitted_at, version, detail, score_version, current in rows:
         source = ScoreSource(title, submitted_at, version, scoring_adapter.competency_pomp(detail or {}))
         held = chosen.get(candidate_id)
-        if held is None or (
-            held[0] == attempt_id
-            and version == scoring_adapter.ALGORITHM_VERSION
-            and held[1].algorithm_version != version
-        ):
-            chosen[candidate_id] = (attempt_id, source)
-    return {candidate_id: source for candidate_id, (_, source) in chosen.items()}
+        if held is None or (held[0] == attempt_id and score_version == current and not held[2]):
+            chosen[candidate_id] = (attempt_id, source, score_version == current)
+    return {candidate_id: source for candidate_id, (_, source, _) in chosen.items()}
 
 
 def candidate_fits(

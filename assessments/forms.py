@@ -27,6 +27,13 @@ class NewAssessmentForm(FlaskForm):
     )
 
 
+PILOT_LABEL = "Pilot: label this assessment's scores as pilot scores"
+PILOT_HINT = (
+    "For trying the test out. Pilot scores are labelled Pilot on every results page and export, and are "
+    "never released to clients. You can change this before and after publishing."
+)
+
+
 def _rules(prefix: str) -> list[SelectChoice]:
     return [RULE_CHOICES[0], *(c for c in RULE_CHOICES[1:] if c.value.startswith(prefix))]
 
@@ -64,6 +71,13 @@ class SettingsForm(FlaskForm):
     rule_rank = SelectField("Scoring rule for rank items", choices=_rules("rank"))
     rule_single_best = SelectField("Scoring rule for single-best items", choices=_rules("single_best"))
     reported = SelectMultipleField("Competencies to report", choices=[])
+    pilot = BooleanField(PILOT_LABEL, description=PILOT_HINT)
+
+
+class PilotForm(FlaskForm):
+    """The pilot switch alone: a published assessment's other settings are fixed, but it can still change."""
+
+    pilot = BooleanField(PILOT_LABEL, description=PILOT_HINT)
 
 
 class ItemActionForm(FlaskForm):

@@ -41,10 +41,11 @@ import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Final, Protocol
 
+import numpy as np
 from sqlalchemy import select
 
 import scoring
@@ -757,3 +758,223 @@ def fit_for(
         return FitUnavailable(NOT_YET_ASSESSED)
     except scoring.ScoringError as error:
         return FitUnavailable(f"the fit refused its inputs ({error})")
+
+
+# --- Norms and bands (scoring.md A4-A5, DECISIONS "Scoring, bands and fit") ------------------------
+#
+# A stored norm table (``assessments.models.NormTable``) holds, per scope ("overall" and each competency
+# code), ``stats`` {n, mean, sd, sorted} on the provisional score (POMP 0-1) and ``reliability``
+# {alpha, low, high, n, status}. Pages show, against the latest table for the assessment's current
+# score version, the sten with its 90% interval T +/- 1.645 SEM_T (SEM_T from that scope's reliability)
+# and the percentile A4's thresholds allow; before any table, the provisional score (0-100) with the
+# words "no norm group yet". Choices: a scope whose stored numbers scoring refuses (N < 2, SD 0, a NaN)
+# is left out, so its scores stay provisional; a sorted vector whose length is not N is dropped (the
+# percentile is then "estimated"); the precision follows the stored reliability's N (the thresholds of
+# ``scoring.classify_reliability_sample``), never its stored status; an alpha outside [0, 1] is not a
+# usable reliability, so that scope carries "precision not yet established".
+
+OVERALL_SCOPE: Final = "overall"
+"""The norm-table scope of the overall score (the others are competency codes)."""
+
+PRECISION_NOT_ESTABLISHED: Final = "precision not yet established"
+"""Shown instead of an interval when the scope has no reliability on at least 100 attempts."""
+
+PROVISIONAL_PRECISION: Final = "provisional"
+"""Shown beside an interval whose reliability rests on 100 to 199 attempts."""
+
+ESTIMATED_PERCENTILE: Final = "estimated"
+"""Shown beside a normal-theory percentile (norm groups of 100 to 299, or without a score vector)."""
+
+
+def small_norm_group(n: int) -> str:
+    """The label of a norm group below N = 100: "small norm group (N = 45)"."""
+    return f"small norm group (N = {n})"
+
+
+def current_score_version(assessment: Assessment) -> str:
+    """The score version an assessment's pages show: its re-scored version, else the one scored at submission."""
+    return assessment.score_version or ALGORITHM_VERSION
+
+
+@dataclass(frozen=True)
+class ScopeNorm:
+    """One scope of a frozen norm table as scoring's input, with the reliability an interval may use.
+
+    ``reliability`` is None unless the stored alpha lies in [0, 1] and rests on at least 100 attempts;
+    ``precision`` is "none", "provisional" (100-199 attempts) or "established".
+    """
+
+    scope: str
+    table: scoring.NormTable
+    reliability: float | None
+    reliability_n: int | None
+    precision: str
+
+
+@dataclass(frozen=True)
+class NormGroup:
+    """A frozen norm table named for pages (label, version, N) with its usable scopes."""
+
+    public_id: str
+    label: str
+    version: int
+    n: int
+    score_version: str
+    frozen_at: datetime
+    scopes: Mapping[str, ScopeNorm]
+
+    @property
+    def name(self) -> str:
+        """The group as pages name it: "Applicants 2026 (version 2, N = 140)"."""
+        return f"{self.label} (version {self.version}, N = {self.n})"
+
+    @property
+    def norm_version(self) -> str:
+        """The version printed with every normed score: "v2"."""
+        return f"v{self.version}"
+
+    def scope(self, code: str) -> ScopeNorm | None:
+        """The scope's norms (``OVERALL_SCOPE`` or a competency code), or None when the table has none usable."""
+        return self.scopes.get(code)
+
+
+@dataclass(frozen=True)
+class BandedScore:
+    """A score as pages show it: the provisional score (POMP), and against a norm group its sten, T,
+    90% interval (T and the stens it spans) and percentile, with the words that must go beside them.
+
+    Without a norm group only ``pomp``/``provisional`` are set and ``notes`` holds "no norm group yet".
+    """
+
+    pomp: float
+    provisional: int
+    normed: bool = False
+    z: float | None = None
+    t: float | None = None
+    sten: int | None = None
+    interval: tuple[float, float] | None = None
+    sten_range: tuple[int, int] | None = None
+    percentile: float | None = None
+    percentile_kind: str | None = None
+    precision: str | None = None
+    norm_n: int | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def small_norm_group(self) -> bool:
+        """True when the norm group of this scope has fewer than 100 members (no percentile)."""
+        return self.norm_n is not None and self.norm_n < scoring.norms.NORM_PERCENTILE_N
+
+
+def norm_group(
+    *,
+    public_id: str,
+    label: str,
+    version: int,
+    n: int,
+    score_version: str,
+    frozen_at: datetime,
+    stats: Mapping[str, Any],
+    reliability: Mapping[str, Any],
+) -> NormGroup:
+    """A stored norm table's columns as a NormGroup; a scope scoring refuses is left out, never an error."""
+    scopes: dict[str, ScopeNorm] = {}
+    for scope, entry in stats.items() if isinstance(stats, Mapping) else ():
+        table = _norm_table(f"v{version}", entry)
+        if table is not None:
+            scopes[str(scope)] = _scope_norm(str(scope), table, reliability.get(scope) if reliability else None)
+    return NormGroup(public_id, label, version, n, score_version, frozen_at, scopes)
+
+
+def _norm_table(version: str, entry: object) -> scoring.NormTable | None:
+    if not isinstance(entry, Mapping):
+        return None
+    n, mean, sd = _count(entry.get("n")), _number(entry.get("mean")), _number(entry.get("sd"))
+    if n is None or mean is None or sd is None:
+        return None
+    stored = entry.get("sorted")
+    values = [_number(v) for v in stored] if isinstance(stored, list) else []
+    scores = [v for v in values if v is not None]
+    vector = np.asarray(scores, dtype=np.float64) if len(scores) == len(values) == n else None
+    try:
+        return scoring.NormTable(version, n, mean, sd, vector)
+    except scoring.ScoringError:
+        return None
+
+
+def _scope_norm(scope: str, table: scoring.NormTable, stored: object) -> ScopeNorm:
+    alpha = _number(stored.get("alpha")) if isinstance(stored, Mapping) else None
+    n = _count(stored.get("n")) if isinstance(stored, Mapping) else None
+    precision = scoring.classify_reliability_sample(n)
+    if alpha is None or not 0.0 <= alpha <= 1.0 or precision is scoring.ReliabilityStatus.NONE:
+        return ScopeNorm(scope, table, None, n, scoring.ReliabilityStatus.NONE.value)
+    return ScopeNorm(scope, table, alpha, n, precision.value)
+
+
+def _number(value: object) -> float | None:
+    """A finite JSON number as a float, else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _count(value: object) -> int | None:
+    """A JSON integer >= 0, else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def band_score(pomp: float, norms: ScopeNorm | None) -> BandedScore:
+    """The score as pages show it: provisional with "no norm group yet" without norms, else sten, T, the 90%
+    interval T +/- 1.645 SEM_T (or "precision not yet established"), the percentile (or the small-group label).
+
+    Raises ValueError for a POMP outside [0, 1].
+    """
+    provisional = provisional_percent(pomp) or 0  # never None for a float
+    if norms is None:
+        return BandedScore(pomp=pomp, provisional=provisional, notes=(NO_NORM_GROUP,))
+    normed = scoring.norm_score(pomp, norms.table)
+    notes: list[str] = []
+    if normed.percentile is None:
+        notes.append(small_norm_group(norms.table.n))
+    percentile = None if normed.percentile is None else scoring.display_percentile(normed.percentile)
+    kind = None if normed.percentile_kind is None else normed.percentile_kind.value
+    interval: tuple[float, float] | None = None
+    sten_range: tuple[int, int] | None = None
+    if norms.reliability is None:
+        notes.append(PRECISION_NOT_ESTABLISHED)
+    else:
+        band = scoring.t_band(normed.t, norms.reliability)  # 90%, DECISIONS
+        interval = (scoring.t_for_display(band.lower), scoring.t_for_display(band.upper))
+        sten_range = (band.sten_lower, band.sten_upper)
+        if norms.precision == scoring.ReliabilityStatus.PROVISIONAL.value:
+            notes.append(PROVISIONAL_PRECISION)
+    return BandedScore(
+        pomp=pomp,
+        provisional=provisional,
+        normed=True,
+        z=normed.z,
+        t=scoring.t_for_display(normed.t),
+        sten=normed.sten,
+        interval=interval,
+        sten_range=sten_range,
+        percentile=percentile,
+        percentile_kind=kind,
+        precision=norms.precision,
+        norm_n=norms.table.n,
+        notes=tuple(notes),
+    )
+
+
+__all__ += [
+    "ESTIMATED_PERCENTILE",
+    "OVERALL_SCOPE",
+    "PRECISION_NOT_ESTABLISHED",
+    "PROVISIONAL_PRECISION",
+    "BandedScore",
+    "NormGroup",
+    "ScopeNorm",
+    "band_score",
+    "current_score_version",
+    "norm_group",
+    "small_norm_group",
+]

@@ -130,6 +130,7 @@ class Settings:
     reported: list[Competency]
     invitation_days: int = 7
     reminder_days: tuple[int, ...] = ()
+    pilot: bool | None = None  # None: unchanged
 
 
 def parse_reminder_days(text: str) -> tuple[int, ...]:
@@ -165,6 +166,17 @@ def update_settings(assessment: Assessment, settings: Settings, *, by: User, now
     assessment.invitation_days = settings.invitation_days
     assessment.reminder_days = list(settings.reminder_days)
     _audit("assessment.settings_updated", assessment, by, now)
+    if settings.pilot is not None:
+        set_pilot(assessment, settings.pilot, by=by, now=now)
+
+
+def set_pilot(assessment: Assessment, pilot: bool, *, by: User, now: datetime) -> bool:
+    """Mark the assessment as a pilot or not, before or after publishing; audited. True when it changed."""
+    if assessment.pilot == pilot:
+        return False
+    assessment.pilot = pilot
+    _audit("assessment.pilot_on" if pilot else "assessment.pilot_off", assessment, by, now)
+    return True
 
 
 def coverage(assessment: Assessment) -> list[CoverageRow]:

@@ -22,6 +22,7 @@ from assessments.forms import (
     InviteForm,
     ItemActionForm,
     NewAssessmentForm,
+    PilotForm,
     PublishAssessmentForm,
     SettingsForm,
 )
@@ -132,6 +133,7 @@ def _page(
         settings_form=settings_form or _settings_form(assessment, usable),
         action_form=ItemActionForm(),
         publish_form=PublishAssessmentForm(),
+        pilot_form=PilotForm(obj=assessment),
         candidates=candidates,
         roles=ROLES,
         competencies=bank_queries.competencies(current_scope()),
@@ -197,6 +199,8 @@ def items(public_id: str) -> Response | tuple[str, int]:
 @access(roles=STAFF_ROLES, owns=Assessment)
 def settings(public_id: str) -> Response | tuple[str, int]:
     assessment = get_scoped_or_404(Assessment, public_id)
+    if assessment.is_published:
+        return _pilot_setting(assessment)
     usable = services.usable_versions(assessment.agency_id)
     form = _settings_form(assessment, usable)
     if not form.validate_on_submit():
@@ -223,6 +227,7 @@ def settings(public_id: str) -> Response | tuple[str, int]:
                     reported=[competencies[c] for c in form.reported.data or [] if c in competencies],
                     invitation_days=form.invitation_days.data or 7,
                     reminder_days=reminder_days,
+                    pilot=bool(form.pilot.data),
                 ),
                 by=current_user,
                 now=utcnow(),
@@ -232,6 +237,19 @@ def settings(public_id: str) -> Response | tuple[str, int]:
         return _page(assessment, form, 422)
     flash("Settings saved.", "success")
     return redirect(url_for("assessments.detail", public_id=public_id))
+
+
+def _pilot_setting(assessment: Assessment) -> Response:
+    """A published assessment's settings are fixed except the pilot switch."""
+    form = PilotForm()
+    if not form.validate_on_submit():
+        abort(400)
+    pilot = bool(form.pilot.data)
+    with unit_of_work():
+        changed = services.set_pilot(assessment, pilot, by=current_user, now=utcnow())
+    if changed:
+        flash("Pilot mode on: its scores are labelled Pilot." if pilot else "Pilot mode off.", "success")
+    return redirect(url_for("assessments.detail", public_id=assessment.public_id))
 
 
 @bp.post("/<public_id>/publish")
@@ -480,3 +498,4 @@ def walk(public_id: str) -> str:
 
 
 import assessments.fit_views  # noqa: E402, F401  (registers the fit pages on this blueprint)
+from assessments import results_views  # noqa: E402, F401  (registers the results pages on this blueprint)
