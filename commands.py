@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from accounts import services, tokens
 from accounts.models import Agency, Role
+from assessments import rescoring
 from database import db, unit_of_work, utcnow
 from demo import seed_demo
 from positions.services import seed_transfer_table
@@ -21,6 +22,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(sweep_outbox_command)
+    app.cli.add_command(rescore_command)
 
 
 @click.command("create-agency")
@@ -89,3 +91,22 @@ def sweep_outbox_command() -> None:
     due = sweep_outbox(now)
     sent = sum(1 for message_id in due if deliver_email(message_id, now))
     click.echo(f"{len(due)} due, {sent} attempted.")
+
+
+@click.command("rescore")
+@with_appcontext
+@click.argument("assessment_public_id")
+@click.option("--dry-run", is_flag=True, help="Compute and report the changes without writing anything.")
+def rescore_command(assessment_public_id: str, dry_run: bool) -> None:
+    """Re-score an assessment's submitted attempts with the current keys as a new score version."""
+    try:
+        if dry_run:
+            report = rescoring.rescore(assessment_public_id, now=utcnow(), dry_run=True)
+            db.session.rollback()
+        else:
+            with unit_of_work():
+                report = rescoring.rescore(assessment_public_id, now=utcnow())
+    except rescoring.RescoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in report.lines():
+        click.echo(line)
