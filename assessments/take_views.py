@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, make_response, redirect, render_template, request, session, url_for
-from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -183,7 +182,8 @@ def _item_page(
         "revision": answer.revision if answer else 0,
         "seconds_left": delivery.seconds_left(attempt, now),
     }
-    if error is None and "_flashes" not in session and not current_user.is_authenticated:
+    # "_user_id" rather than current_user: loading the user would rewrite the session cookie on every request.
+    if error is None and "_flashes" not in session and "_user_id" not in session:
         body = item_cache.item_page(item, csrf_token=generate_csrf(), **values)
     else:  # a message to show, or a staff member's browser: the full template
         body = render_template("take/item.html", item=item.candidate, error=error, **values)

@@ -107,3 +107,12 @@ def test_the_skeleton_is_built_once_per_item_and_place(app, client, every_format
         version_id = attempt.item_order[1]
     cache = app.extensions["rapport.frozen_items"]
     assert list(cache.items[version_id].pages) == [(2, 5, True)]
+
+
+def test_the_item_page_leaves_the_session_cookie_alone(app, client, every_format):
+    """Serving a situation must not re-sign the session (or clear the remember cookie) on every request."""
+    begin(app, client, every_format)
+    client.get("/test/item/2")  # the first view may settle the session
+    again = client.get("/test/item/2")
+    assert again.status_code == 200
+    assert again.headers.get_all("Set-Cookie") == []
