@@ -58,6 +58,7 @@ def configure_extensions(app: Flask) -> None:
 def configure_blueprints(app: Flask) -> None:
     from accounts.admin_views import bp as admin_bp
     from accounts.views import bp as accounts_bp
+    from analytics.fairness_views import bp as fairness_bp
     from analytics.views import bp as analytics_bp
     from assessments.take_views import bp as take_bp
     from assessments.views import bp as assessments_bp
@@ -74,6 +75,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(candidates_bp)
     app.register_blueprint(assessments_bp)
     app.register_blueprint(take_bp)
+    app.register_blueprint(fairness_bp)
     app.register_blueprint(analytics_bp)
 
 

@@ -497,5 +497,6 @@ def walk(public_id: str) -> str:
     return render_template("take/landing.html", **context)
 
 
+import assessments.decision_views  # noqa: E402  (registers the decision form on this blueprint)
 import assessments.fit_views  # noqa: E402, F401  (registers the fit pages on this blueprint)
 from assessments import results_views  # noqa: E402, F401  (registers the results pages on this blueprint)
