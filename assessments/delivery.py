@@ -313,11 +313,38 @@ def score(attempt: Attempt, now: datetime) -> AttemptResult:
             db.session.flush()
     except IntegrityError:  # scored concurrently: keep the first
         return db.session.scalars(
-            select(AttemptResult).where(
-                AttemptResult.attempt_id == attempt.id, AttemptResult.score_version == version
-            )
+            select(AttemptResult).where(AttemptResult.attempt_id == attempt.id, AttemptResult.score_version == version)
         ).one()
+    _also_under_current_version(assessment, attempt, row, now)
     return row
+
+
+def _also_under_current_version(assessment: Assessment, attempt: Attempt, row: AttemptResult, now: datetime) -> None:
+    """After a re-score made a keyed score version current, a new submission is stored under it too.
+
+    Scoring uses the items' keys as they are now; when they are still the keys the current version names,
+    the same scores belong to it, so results pages and norms need no second re-score.
+    """
+    from assessments.rescoring import key_pairs, keyed_score_version  # rescoring builds on this module
+
+    current = assessment.score_version
+    if not current or current == row.score_version or keyed_score_version(key_pairs(assessment)) != current:
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                AttemptResult(
+                    attempt_id=attempt.id,
+                    algorithm_version=row.algorithm_version,
+                    score_version=current,
+                    overall_pomp=row.overall_pomp,
+                    detail=row.detail,
+                    computed_at=now,
+                )
+            )
+            db.session.flush()
+    except IntegrityError:  # already there (a re-score ran at the same moment)
+        pass
 
 
 def _plain(value: Any) -> Any:

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import delete, func, select
 
-from accounts.models import AuditEvent, User
+from accounts.models import Agency, AuditEvent, User
 from assessments import delivery, rescoring, scoring_adapter
 from assessments import services as builder
 from assessments.models import Assessment, Attempt, AttemptResult
@@ -230,3 +230,25 @@ def test_missing_keys_names_only_unrated_options(app, scene):
         assessment = db.session.get_one(Assessment, scene.assessment_id)
         [missing] = rescoring.missing_keys(assessment)
         assert missing.endswith("(no expert rating for option C)")
+
+
+def test_a_submission_after_a_rescore_is_stored_under_the_current_version_too(app, scene):
+    rekey(app, scene)
+    assert run(app, "rescore", scene.assessment).exit_code == 0
+    version = current_version(app, scene)
+    with app.app_context(), unit_of_work():
+        assessment = db.session.get_one(Assessment, scene.assessment_id)
+        agency = db.session.get_one(Agency, assessment.agency_id)
+        invitation = invite(add_candidate(agency, "Cleo"), assessment.position, assessment=assessment)
+        invitation.expires_at = datetime.now(UTC) + timedelta(days=7)
+        delivery.record_consent(invitation, 0, NOW)
+        attempt = delivery.start_attempt(invitation, datetime.now(UTC))
+        for version_id in attempt.item_order:
+            answer = {"ratings": {"A": 5, "B": 2, "C": 3, "D": 4}}
+            delivery.save_answer(attempt, version_id, answer, 0, datetime.now(UTC), "form")
+        assert delivery.submit(attempt, datetime.now(UTC))
+        attempt_id = attempt.id
+    with app.app_context():
+        rows = db.session.scalars(select(AttemptResult).where(AttemptResult.attempt_id == attempt_id)).all()
+        assert sorted(r.score_version for r in rows) == sorted([V1, version])
+        assert rows[0].overall_pomp == rows[1].overall_pomp
