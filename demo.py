@@ -557,7 +557,7 @@ def _demo_profiles(agency: Agency, now: datetime) -> None:
 
 # --- Issue 8: an earlier cohort, enough completed attempts for a norm group --------------------------------
 
-COHORT_SIZE = 48
+COHORT_SIZE = 120  # over 100, so the demo shows intervals (reliability labelled provisional below 200)
 FIRST_NAMES = (
     "Amina", "Ben", "Carla", "Dev", "Elena", "Femi", "Grace", "Hugo", "Ines", "Jonah", "Keiko", "Luca",
     "Maya", "Nikhil", "Olga", "Pablo", "Quinn", "Rosa", "Samir", "Tara", "Umar", "Vera", "Wen", "Yara",
@@ -609,7 +609,7 @@ def _demo_cohort(agency: Agency, now: datetime) -> None:
     started = now - timedelta(days=30)
     for index in range(COHORT_SIZE):
         name = f"{FIRST_NAMES[index % len(FIRST_NAMES)]} {LAST_NAMES[index % len(LAST_NAMES)]}"
-        email = f"cohort{index + 1:02d}@candidates.example"
+        email = f"cohort{index + 1:03d}@candidates.example"
         if db.session.scalar(select(Candidate.id).where(Candidate.agency_id == agency.id, Candidate.email == email)):
             continue
         candidate = Candidate(agency_id=agency.id, name=name, email=email, created_at=started)
@@ -628,8 +628,45 @@ def _demo_cohort(agency: Agency, now: datetime) -> None:
         delivery.record_consent(invitation, 0, started)
         attempt = delivery.start_attempt(invitation, started)
         rng = random.Random(f"rapport-demo-cohort-{index}")
-        skill = 0.35 + 0.6 * rng.random()
+        skill = 0.2 + 0.7 * rng.random()
         for version_id in attempt.item_order:
             version = db.session.get_one(ScenarioVersion, version_id)
             delivery.save_answer(attempt, version_id, _cohort_answer(version, rng, skill), 0, started, "form")
         delivery.submit(attempt, started + timedelta(minutes=25))
+        if rng.random() < 0.85:  # most answer the voluntary questions; some skip them
+            delivery.record_demographics(
+                attempt,
+                rng.choice(delivery.SEX_CHOICES),
+                rng.choice(delivery.RACE_ETHNICITY_CHOICES),
+                started + timedelta(minutes=26),
+            )
+    _demo_norms_and_decisions(agency, assessment, now)
+
+
+def _demo_norms_and_decisions(agency: Agency, assessment: Assessment, now: datetime) -> None:
+    """Freeze the cohort into the first norm group, and record the recruiter's decisions on the cohort."""
+    from analytics.norms import freeze_norm_table
+    from assessments.decisions import board, record_decision
+    from assessments.models import Decision, NormTable
+
+    recruiter = db.session.scalar(select(User).where(User.agency_id == agency.id, User.role == Role.RECRUITER))
+    if recruiter is None:
+        return
+    if db.session.scalar(select(NormTable.id).where(NormTable.assessment_id == assessment.id)) is None:
+        freeze_norm_table(assessment, None, "Cohort of October 2026", by=recruiter, now=now)
+    if db.session.scalar(select(Decision.id).where(Decision.position_id == assessment.position_id)) is not None:
+        return
+    cohort = db.session.scalars(
+        select(Candidate)
+        .where(Candidate.agency_id == agency.id, Candidate.email.like("cohort%@candidates.example"))
+        .order_by(Candidate.email)
+    ).all()
+    evidence = board(assessment.position, now.date())
+    for index, candidate in enumerate(cohort):
+        outcome = ("advance", "hold", "decline", "advance")[index % 4]
+        reason = ""
+        if evidence.evidence_for(candidate).grounds(outcome):
+            reason = "Interview feedback outweighs the test here." if outcome == "advance" else "Role filled."
+        record_decision(
+            assessment.position, candidate.public_id, outcome, reason, by=recruiter, now=now, evidence_board=evidence
+        )

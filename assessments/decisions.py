@@ -302,9 +302,19 @@ def candidate_of(position: Position, public_id: str) -> Candidate | None:
 
 
 def record_decision(
-    position: Position, candidate_public_id: str, outcome: str, reason: str, *, by: User, now: datetime
+    position: Position,
+    candidate_public_id: str,
+    outcome: str,
+    reason: str,
+    *,
+    by: User,
+    now: datetime,
+    evidence_board: Board | None = None,
 ) -> Decision:
     """Record a decision on a candidate of the position and audit it; call inside a unit of work.
+
+    ``evidence_board`` lets a caller recording many decisions compute the position's board once (decisions do
+    not change the fits or scores it holds); by default it is computed here.
 
     Raises NotACandidate (not invited to the position's assessments, or another agency's), UnknownOutcome,
     or ReasonRequired when the decision goes against the evidence (see the module's rule) without a reason.
@@ -320,7 +330,7 @@ def record_decision(
     reason = reason.strip()
     if len(reason) > MAX_REASON_LENGTH:
         raise DecisionError(f"Keep the reason to {MAX_REASON_LENGTH} characters.")
-    evidence = board(position, now.date()).evidence_for(candidate)
+    evidence = (evidence_board or board(position, now.date())).evidence_for(candidate)
     grounds = evidence.grounds(outcome)
     if grounds and not reason:
         raise ReasonRequired(grounds)

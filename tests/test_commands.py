@@ -157,9 +157,10 @@ def test_seed_demo_adds_profiles_positions_from_esco_and_the_transfer_table(app,
     assert counts[0] >= 100 and counts[1] >= 15 and counts[2] >= 5 and counts[3] == 2
     nia = db.session.scalars(select(Candidate).where(Candidate.email == "nia.campbell@candidates.example")).one()
     assert {job.industry for job in nia.experience} == {"I", "Q"}
-    from assessments.models import AttemptResult
+    from assessments.models import AttemptResult, Decision, NormTable
 
-    assert count_where(AttemptResult) >= 30  # enough completed attempts to freeze a norm group
+    assert count_where(AttemptResult) >= 100  # a norm group, and a reliability with an interval
+    assert count_where(NormTable) == 1 and count_where(Decision) >= 100
     desk = db.session.scalars(select(Position).where(Position.title == "IT service desk agent")).one()
     assert count_where(PositionSkill, PositionSkill.position_id == desk.id) >= 5  # proposed from ESCO
     assert run(app, "seed-demo").exit_code == 0
