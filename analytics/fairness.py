@@ -487,8 +487,8 @@ def _score_table(
     at_median = sum(1 for score in scores if score == median)
     if at_median:
         notes.append(
-            f"{at_median} {'person' if at_median == 1 else 'people'} scored exactly the median and count as not "
-            "above it, so every scoring rate is below 50% overall."
+            f"{at_median} {'person' if at_median == 1 else 'people'} scored exactly the median and "
+            f"{'counts' if at_median == 1 else 'count'} as not above it, so every scoring rate is below 50% overall."
         )
     notes.append(RACE_ETHNICITY_NOTE)
     return ScoreTable(key, title, total, median, tuple(lines), unknown, tuple(notes), left_out)
