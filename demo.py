@@ -608,7 +608,9 @@ def _demo_cohort(agency: Agency, now: datetime) -> None:
         return
     started = now - timedelta(days=30)
     for index in range(COHORT_SIZE):
-        name = f"{FIRST_NAMES[index % len(FIRST_NAMES)]} {LAST_NAMES[index % len(LAST_NAMES)]}"
+        # Every first name meets a different surname on each round, so no two cohort names are alike.
+        surname = LAST_NAMES[(index // len(FIRST_NAMES) + index) % len(LAST_NAMES)]
+        name = f"{FIRST_NAMES[index % len(FIRST_NAMES)]} {surname}"
         email = f"cohort{index + 1:03d}@candidates.example"
         if db.session.scalar(select(Candidate.id).where(Candidate.agency_id == agency.id, Candidate.email == email)):
             continue
