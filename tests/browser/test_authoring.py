@@ -205,12 +205,12 @@ def test_a_recruiter_writes_keys_and_publishes_a_scenario_then_builds_and_previe
     expect(heading).to_have_text("Positions")
     page.get_by_role("link", name="Add a position").click()
     expect(heading).to_have_text("Add a position")
-    page.get_by_label("Client").select_option(label=tenant_a.client_name)
+    page.get_by_label("Client", exact=True).select_option(label=tenant_a.client_name)
     page.get_by_label("Job title").fill("Office coordinator")
     page.get_by_label("Responsibilities").fill("Front desk and visitors\nPost and couriers\nMeeting rooms")
     b.check("position-new")
-    page.get_by_role("button", name="Save position").click()
-    expect(flash).to_have_text("Position saved.")
+    page.get_by_role("button", name="Save profile").first.click()
+    expect(flash).to_have_text("Position added. Its profile is version 1.")
     expect(heading).to_have_text("Office coordinator")
 
     # --- Build the assessment --------------------------------------------------------------------
