@@ -93,7 +93,8 @@ def sweep_outbox_command() -> None:
     click.echo(f"{len(due)} due, {sent} attempted.")
 
 
-@click.command("rescore")
+# Public ids may begin with "-": unknown "options" are taken as the id rather than refused.
+@click.command("rescore", context_settings={"ignore_unknown_options": True})
 @with_appcontext
 @click.argument("assessment_public_id")
 @click.option("--dry-run", is_flag=True, help="Compute and report the changes without writing anything.")

@@ -252,3 +252,12 @@ def test_a_submission_after_a_rescore_is_stored_under_the_current_version_too(ap
         rows = db.session.scalars(select(AttemptResult).where(AttemptResult.attempt_id == attempt_id)).all()
         assert sorted(r.score_version for r in rows) == sorted([V1, version])
         assert rows[0].overall_pomp == rows[1].overall_pomp
+
+
+def test_an_id_that_begins_with_a_dash_is_taken_as_the_id(app, scene):
+    """Public ids are URL-safe base64, so about one in 64 begins with "-"; the command must not read it as an option."""
+    with app.app_context(), unit_of_work():
+        db.session.get_one(Assessment, scene.assessment_id).public_id = "-0" + scene.assessment[2:]
+    result = run(app, "rescore", "-0" + scene.assessment[2:], "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "Dry run: nothing was written." in result.output
