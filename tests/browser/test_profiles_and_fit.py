@@ -18,7 +18,7 @@ from flask import Flask
 from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import select
 
-from tests.browser.conftest import DESKTOP, LivePage
+from tests.browser.conftest import DESKTOP, LivePage, focused, sideways, tab_to
 from tests.conftest import Tenant
 
 pytestmark = pytest.mark.browser
@@ -80,40 +80,6 @@ RESUME: dict[str, Any] = {
 
 
 # --- Helpers ------------------------------------------------------------------------------------
-
-
-def focused(page: Page) -> dict[str, str]:
-    """The focused element's tag, name, type and accessible text."""
-    return page.evaluate(
-        "() => { const e = document.activeElement;"
-        " return {tag: e.tagName.toLowerCase(), name: e.name || '', type: e.type || '',"
-        " text: (e.innerText || e.value || '').trim()}; }"
-    )
-
-
-def tab_to(page: Page, *, name: str = "", text: str = "", limit: int = 80) -> list[dict[str, str]]:
-    """Press Tab until a field named `name` (or a button or link with `text`) has the focus; the walk."""
-    walk = []
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        here = focused(page)
-        walk.append(here)
-        if (name and here["name"] == name) or (text and here["text"] == text):
-            return walk
-    raise AssertionError(f"Tab never reached {name or text}: {walk}")
-
-
-def sideways(page: Page, width: int) -> str:
-    """ "" when nothing on the page is wider than `width` pixels; otherwise what sticks out."""
-    if page.evaluate("document.documentElement.scrollWidth") <= width:
-        return ""
-    return page.evaluate(
-        """width => [...document.querySelectorAll('body *')]
-            .filter(e => e.getBoundingClientRect().right > width).slice(0, 5)
-            .map(e => `${e.tagName.toLowerCase()}.${e.className} (${Math.round(e.getBoundingClientRect().right)}px)`)
-            .join(', ')""",
-        width,
-    )
 
 
 def phone_fits(b: LivePage, name: str) -> None:
