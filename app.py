@@ -65,6 +65,7 @@ def configure_blueprints(app: Flask) -> None:
     from candidates.views import bp as candidates_bp
     from health import bp as health_bp
     from positions.views import bp as positions_bp
+    from reports import models as _report_models  # noqa: F401  (until the report blueprints import it)
     from scenarios.views import bp as scenarios_bp
 
     app.register_blueprint(accounts_bp)

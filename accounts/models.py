@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -50,6 +50,14 @@ class Agency(PublicIdMixin, Model):
     # The agency's own invitation email (fixed {placeholders}); empty means Rapport's standard text.
     invitation_subject: Mapped[str | None] = mapped_column(String(200), nullable=True)
     invitation_body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Report branding: colours as #rrggbb (checked, passed to the print CSS as custom properties) and a
+    # logo re-encoded as PNG by reports.branding; the hash names the logo inside a report's context.
+    brand_colour: Mapped[str | None] = mapped_column(String(7), nullable=True)
+    accent_colour: Mapped[str | None] = mapped_column(String(7), nullable=True)
+    logo_png: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    logo_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Whether recruiters may give candidates a plain-language feedback report.
+    feedback_reports: Mapped[bool] = mapped_column(nullable=False, default=False)
     created_at: Mapped[datetime] = mapped_column(nullable=False)
 
     __table_args__ = (CheckConstraint("retention_months BETWEEN 1 AND 120", name="retention_range"),)
@@ -69,6 +77,12 @@ class Client(PublicIdMixin, Model):
     name: Mapped[str] = mapped_column(String(120), nullable=False)
     contact_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     notes: Mapped[str] = mapped_column(String(2000), nullable=False, default="")
+    # The client's own colour and logo on its reports, over the agency's.
+    brand_colour: Mapped[str | None] = mapped_column(String(7), nullable=True)
+    logo_png: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    logo_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The report sections this client receives (reports.context.SECTIONS); None means all of them.
+    disclosure: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(nullable=False)
 
     agency: Mapped[Agency] = relationship()
