@@ -162,6 +162,28 @@ def resume_batches_task() -> int:
     return len(stalled)
 
 
+@huey.task()
+@_with_app_context
+def render_report_task(job_id: int) -> str | None:
+    """Render one report job in the consumer's pool of render processes (a no-op when taken or finished)."""
+    from reports.jobs import run_job
+
+    status = run_job(job_id, utcnow())
+    return status.value if status else None
+
+
+@huey.periodic_task(crontab(minute="*"))
+@_with_app_context
+def sweep_report_jobs_task() -> int:
+    """Every minute: re-enqueue report jobs whose task was lost, and fail those out of attempts."""
+    from reports.jobs import sweep
+
+    due = sweep(utcnow())
+    for job_id in due:
+        render_report_task(job_id)
+    return len(due)
+
+
 def queue_status(now: datetime) -> dict[str, Any]:
     """Whether the queue's storage answers, how many tasks wait, and when a consumer last swept."""
     try:

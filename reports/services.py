@@ -1,0 +1,350 @@
+"""Report rules: notes, release and withdrawal, client notification, share links, views, portal listings.
+
+Plain functions inside the caller's unit of work; every change is audited with random ids only. A pilot
+assessment's results are never released. A share link's token signs its own public id and version; the
+server-side row decides expiry and revocation, and the token names one report of one client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from flask import current_app
+from sqlalchemy import select
+
+from accounts import audit, tokens
+from accounts.models import Agency, Client, Role, Scope, User
+from assessments.models import Assessment, Invitation
+from database import db
+from mailer import queue_email
+from positions.models import Position
+from reports import context as report_context
+from reports import jobs
+from reports.models import NOTES_MAX, Report, ReportJob, ReportKind, ShareLink
+
+SHARE_LINK = tokens.Purpose("report-share-v1", 31 * 86400)
+SHARE_DAYS_MAX: Final = 30
+
+
+class ReportError(Exception):
+    """A report rule refused the change; the message is safe to show."""
+
+
+class LinkInvalid(Exception):
+    """A share link that is malformed, tampered with, expired, revoked, or names a report no longer released."""
+
+
+@dataclass(frozen=True)
+class PortalReport:
+    report: Report
+    candidate_name: str
+    assessment_title: str
+    released_at: datetime
+
+
+@dataclass(frozen=True)
+class PortalPosition:
+    position: Position
+    reports: list[PortalReport]
+
+
+@dataclass(frozen=True)
+class Review:
+    """What the recruiter's review page shows for one submitted candidate."""
+
+    invitation: Invitation
+    report: Report | None
+    candidate_name: str
+    position_title: str
+    client_name: str
+    assessment_title: str
+    pilot: bool
+    scored: bool
+    can_release: bool
+    blockers: tuple[str, ...]
+    overall_text: str | None
+    share_links: list[ShareLink]
+    dossier_job: ReportJob | None
+    feedback_job: ReportJob | None
+    feedback_enabled: bool
+    missing: tuple[str, ...]
+
+
+def _audit(action: str, report: Report, *, by: User | None, now: datetime, object_type: str = "report") -> None:
+    agency = db.session.get_one(Agency, report.agency_id)
+    audit.record(
+        action,
+        now=now,
+        agency_public_id=agency.public_id,
+        actor_public_id=by.public_id if by is not None else None,
+        object_type=object_type,
+        object_public_id=report.public_id,
+    )
+
+
+def report_for(invitation: Invitation) -> Report | None:
+    return db.session.scalar(select(Report).where(Report.invitation_id == invitation.id))
+
+
+def _scored(invitation: Invitation) -> bool:
+    attempt = invitation.attempt
+    if attempt is None or attempt.submitted_at is None:
+        return False
+    return report_context.current_result(invitation.assessment, attempt) is not None
+
+
+def ensure_report(invitation: Invitation, now: datetime) -> Report:
+    """The invitation's report, created on first use; only for a submitted, scored test."""
+    report = report_for(invitation)
+    if report is not None:
+        return report
+    if not _scored(invitation):
+        raise ReportError("There is no report yet: the candidate has not finished the test, or it is not scored.")
+    assessment = invitation.assessment
+    report = Report(
+        agency_id=invitation.agency_id,
+        client_id=invitation.client_id,
+        position_id=assessment.position_id,
+        invitation_id=invitation.id,
+        notes="",
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(report)
+    db.session.flush()
+    return report
+
+
+def check_notes(notes: str) -> str:
+    """The notes as stored (line endings normalised); ReportError when they are too long."""
+    text = notes.replace("\r\n", "\n").strip()
+    if len(text) > NOTES_MAX:
+        raise ReportError(
+            f"The notes are {len(text):,} characters long. The limit is {NOTES_MAX:,}: please shorten them."
+        )
+    return text
+
+
+def save_notes(report: Report, notes: str, *, by: User, now: datetime) -> None:
+    report.notes = check_notes(notes)
+    report.updated_at = now
+    _audit("report.notes_saved", report, by=by, now=now)
+
+
+def release_blockers(invitation: Invitation, report: Report | None) -> tuple[str, ...]:
+    blockers = []
+    if invitation.assessment.pilot:
+        blockers.append("This is a pilot assessment: its results are never released to clients.")
+    if not _scored(invitation):
+        blockers.append("The candidate's test is not finished and scored.")
+    if invitation.revoked_at is not None:
+        blockers.append("The invitation was revoked.")
+    if report is not None and report.is_released:
+        blockers.append("The report is already released.")
+    return tuple(blockers)
+
+
+def release(report: Report, *, by: User, now: datetime) -> None:
+    """Release the report to its client: the client's users are emailed and the PDF is rendered."""
+    invitation = db.session.get_one(Invitation, report.invitation_id)
+    blockers = release_blockers(invitation, report)
+    if blockers:
+        raise ReportError(blockers[0])
+    report.released_at = now
+    report.released_by_id = by.id
+    report.withdrawn_at = None
+    report.updated_at = now
+    _audit("report.released", report, by=by, now=now)
+    _notify_client(report, invitation, now)
+    jobs.request_render(ReportKind.DOSSIER, report=report, by=by, now=now)
+
+
+def _notify_client(report: Report, invitation: Invitation, now: datetime) -> None:
+    client = db.session.get_one(Client, report.client_id)
+    agency = db.session.get_one(Agency, report.agency_id)
+    position = db.session.get_one(Position, report.position_id)
+    users = db.session.scalars(
+        select(User).where(User.client_id == client.id, User.role == Role.CLIENT, User.is_active.is_(True))
+    )
+    link = current_app.config["BASE_URL"].rstrip("/") + "/portal"
+    for user in users:
+        queue_email(
+            to=user.email,
+            template="report_released",
+            values={
+                "name": user.name,
+                "client": client.name,
+                "position": position.title,
+                "agency": agency.name,
+                "link": link,
+            },
+            now=now,
+            agency_id=agency.id,
+        )
+
+
+def withdraw(report: Report, *, by: User, now: datetime) -> None:
+    """Take a released report back: the portal and every share link stop serving it."""
+    if not report.is_released:
+        raise ReportError("The report is not released.")
+    report.withdrawn_at = now
+    report.updated_at = now
+    _audit("report.withdrawn", report, by=by, now=now)
+
+
+# --- Share links ----------------------------------------------------------------------------------
+
+
+def share_url(link: ShareLink) -> str:
+    token = tokens.mint(SHARE_LINK, {"l": link.public_id, "v": link.token_version})
+    return current_app.config["BASE_URL"].rstrip("/") + "/r/" + token
+
+
+def create_share_link(report: Report, *, days: int, by: User, now: datetime) -> tuple[ShareLink, str]:
+    """A link to the released report that works for ``days`` days (1-30) unless revoked first."""
+    if not report.is_released:
+        raise ReportError("Release the report before sharing it.")
+    if not 1 <= days <= SHARE_DAYS_MAX:
+        raise ReportError(f"Choose between 1 and {SHARE_DAYS_MAX} days.")
+    link = ShareLink(
+        agency_id=report.agency_id,
+        client_id=report.client_id,
+        report_id=report.id,
+        token_version=1,
+        expires_at=now + timedelta(days=days),
+        views=0,
+        created_by_id=by.id,
+        created_at=now,
+    )
+    db.session.add(link)
+    db.session.flush()
+    _audit("share_link.created", report, by=by, now=now)
+    return link, share_url(link)
+
+
+def revoke_share_link(link: ShareLink, *, by: User, now: datetime) -> None:
+    if link.revoked_at is None:
+        link.revoked_at = now
+        link.token_version += 1
+    _audit("share_link.revoked", link.report, by=by, now=now)
+
+
+def share_link_from_token(token: str, now: datetime) -> ShareLink:
+    """The live link a token names; LinkInvalid for every kind of failure alike."""
+    try:
+        payload = tokens.read(SHARE_LINK, token)
+    except tokens.InvalidToken:
+        raise LinkInvalid from None
+    link = db.session.scalar(select(ShareLink).where(ShareLink.public_id == str(payload.get("l"))))
+    if link is None or link.token_version != payload.get("v") or not link.live(now):
+        raise LinkInvalid
+    report = db.session.get(Report, link.report_id)
+    if report is None or not report.is_released or report.client_id != link.client_id:
+        raise LinkInvalid
+    if db.session.get_one(Assessment, db.session.get_one(Invitation, report.invitation_id).assessment_id).pilot:
+        raise LinkInvalid
+    return link
+
+
+def record_view(
+    report: Report, *, via: str, now: datetime, actor: User | None = None, link: ShareLink | None = None
+) -> None:
+    """Audit a download of the report (portal, share link or staff); a share link counts its views."""
+    if link is not None:
+        link.views += 1
+        link.last_viewed_at = now
+    _audit(f"report.downloaded.{via}", report, by=actor, now=now)
+
+
+# --- Listings -------------------------------------------------------------------------------------
+
+
+def portal_positions(scope: Scope) -> list[PortalPosition]:
+    """The client's positions that have released reports, each with them; nothing of any other client."""
+    from candidates.models import Candidate
+
+    rows = db.session.execute(
+        select(Report, Candidate.name, Assessment.title, Position)
+        .join(Invitation, Invitation.id == Report.invitation_id)
+        .join(Candidate, Candidate.id == Invitation.candidate_id)
+        .join(Assessment, Assessment.id == Invitation.assessment_id)
+        .join(Position, Position.id == Report.position_id)
+        .where(*Report.scope_criteria(scope), Assessment.pilot.is_(False))
+        .order_by(Position.title, Position.id, Candidate.name)
+    ).all()
+    grouped: dict[int, PortalPosition] = {}
+    for report, name, title, position in rows:
+        entry = grouped.setdefault(position.id, PortalPosition(position, []))
+        assert report.released_at is not None
+        entry.reports.append(PortalReport(report, name, title, report.released_at))
+    return list(grouped.values())
+
+
+def _latest_job(kind: ReportKind, report: Report | None) -> ReportJob | None:
+    if report is None:
+        return None
+    return db.session.scalar(
+        select(ReportJob)
+        .where(ReportJob.report_id == report.id, ReportJob.kind == kind)
+        .order_by(ReportJob.id.desc())
+        .limit(1)
+    )
+
+
+def review(invitation: Invitation, now: datetime, *, with_context: bool = True) -> Review:
+    """The review page's facts; ``with_context`` False skips assembling the report (lists of many candidates)."""
+    report = report_for(invitation)
+    assessment = invitation.assessment
+    agency = db.session.get_one(Agency, invitation.agency_id)
+    client = db.session.get_one(Client, invitation.client_id)
+    scored = _scored(invitation)
+    missing: tuple[str, ...] = ()
+    overall_text = None
+    if report is not None and with_context:
+        dossier = report_context.dossier_context(report)
+        missing = dossier.missing
+        overall_text = dossier.overall.text if dossier.overall else None
+    links = (
+        list(
+            db.session.scalars(select(ShareLink).where(ShareLink.report_id == report.id).order_by(ShareLink.id.desc()))
+        )
+        if report is not None
+        else []
+    )
+    blockers = release_blockers(invitation, report)
+    return Review(
+        invitation=invitation,
+        report=report,
+        candidate_name=invitation.candidate.name,
+        position_title=assessment.position.title,
+        client_name=client.name,
+        assessment_title=assessment.title,
+        pilot=assessment.pilot,
+        scored=scored,
+        can_release=not blockers,
+        blockers=blockers,
+        overall_text=overall_text,
+        share_links=links,
+        dossier_job=_latest_job(ReportKind.DOSSIER, report),
+        feedback_job=_latest_job(ReportKind.FEEDBACK, report),
+        feedback_enabled=agency.feedback_reports,
+        missing=missing,
+    )
+
+
+def position_overview(position: Position, now: datetime) -> list[Review]:
+    """Every submitted invitation of the position's assessments, candidates in name order."""
+    from assessments.models import Attempt
+    from candidates.models import Candidate
+
+    invitations = db.session.scalars(
+        select(Invitation)
+        .join(Assessment, Assessment.id == Invitation.assessment_id)
+        .join(Attempt, Attempt.invitation_id == Invitation.id)
+        .join(Candidate, Candidate.id == Invitation.candidate_id)
+        .where(Assessment.position_id == position.id, Attempt.submitted_at.is_not(None))
+        .order_by(Candidate.name, Invitation.id)
+    )
+    return [review(invitation, now, with_context=False) for invitation in invitations]
