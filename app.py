@@ -65,7 +65,8 @@ def configure_blueprints(app: Flask) -> None:
     from candidates.views import bp as candidates_bp
     from health import bp as health_bp
     from positions.views import bp as positions_bp
-    from reports import models as _report_models  # noqa: F401  (until the report blueprints import it)
+    from reports.portal_views import bp as portal_bp
+    from reports.views import bp as reports_bp
     from scenarios.views import bp as scenarios_bp
 
     app.register_blueprint(accounts_bp)
@@ -78,6 +79,8 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(take_bp)
     app.register_blueprint(fairness_bp)
     app.register_blueprint(analytics_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(portal_bp)
 
 
 def configure_access_default_deny(app: Flask) -> None:

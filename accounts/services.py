@@ -24,10 +24,6 @@ class SignInRefused(AccountError):
     """Wrong email or password, or an account that may not sign in. One message for all."""
 
 
-class ClientPortalClosed(AccountError):
-    """Client users cannot sign in until the client portal exists."""
-
-
 class Throttled(AccountError):
     """Too many attempts; retry_after says when to come back."""
 
@@ -68,14 +64,12 @@ def check_sign_in_throttle(email: str, address: str, now: datetime) -> None:
 
 
 def authenticate(email: str, password: str) -> User:
-    """The active staff user with these credentials; raises SignInRefused or ClientPortalClosed."""
+    """The active user (staff or client) with these credentials; raises SignInRefused."""
     user = find_user_by_email(email)
     if not verify_password(user.password_hash if user else None, password) or user is None:
         raise SignInRefused("The email or password is not right.")
     if not user.is_active:
         raise SignInRefused("The email or password is not right.")
-    if user.role is Role.CLIENT:
-        raise ClientPortalClosed("Client accounts cannot sign in yet. Your agency sends your reports by email.")
     return user
 
 
@@ -143,7 +137,7 @@ def request_password_reset(email: str, address: str, now: datetime) -> None:
         return
     throttle.count_hit(throttle.RESET_PER_ACCOUNT, normalise_email(email), now, session=db.session())
     user = find_user_by_email(email)
-    if user is None or not user.is_active or user.role is Role.CLIENT:
+    if user is None or not user.is_active:
         return
     queue_email(
         to=user.email,
@@ -165,7 +159,7 @@ def user_for_token(purpose: tokens.Purpose, token: str) -> User:
     """The user a link was minted for, if the link is still valid; raises tokens.InvalidToken."""
     payload = tokens.read(purpose, token)
     user = db.session.scalar(select(User).where(User.public_id == str(payload.get("u"))))
-    if user is None or not user.is_active or user.password_version != payload.get("v") or user.role is Role.CLIENT:
+    if user is None or not user.is_active or user.password_version != payload.get("v"):
         raise tokens.InvalidToken
     return user
 
@@ -248,7 +242,7 @@ def create_user(
         user.password_hash = hash_password(password)
     db.session.add(user)
     db.session.flush()
-    if send_setup_email and role is not Role.CLIENT:
+    if send_setup_email:
         queue_email(
             to=user.email,
             template="account_setup",

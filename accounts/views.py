@@ -18,6 +18,7 @@ from database import db, unit_of_work, utcnow
 from extensions import login_manager
 
 bp = Blueprint("accounts", __name__)
+SIGNED_IN_ROLES = frozenset(Role)
 
 
 @login_manager.user_loader
@@ -25,7 +26,7 @@ def load_user(user_id: str) -> User | None:
     """The user a session cookie names, if that session is still valid (same session version)."""
     public_id, _, version = user_id.partition(":")
     user = db.session.scalar(select(User).where(User.public_id == public_id))
-    if user is None or not user.is_active or user.role is Role.CLIENT or str(user.session_version) != version:
+    if user is None or not user.is_active or str(user.session_version) != version:
         return None
     return user
 
@@ -49,20 +50,25 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def safe_next(target: str | None) -> str:
-    """A same-site path to return to after sign-in; anything else goes home."""
+def landing_page(user: User) -> str:
+    """Where a signed-in user starts: the client portal for client users, the staff home for the others."""
+    return url_for("portal.index") if user.role is Role.CLIENT else url_for("accounts.home")
+
+
+def safe_next(target: str | None, user: User) -> str:
+    """A same-site path to return to after sign-in; anything else goes to the user's landing page."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target
-    return url_for("accounts.home")
+    return landing_page(user)
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @access(roles=None)
 def login() -> Response | tuple[str, int] | str:
     if current_user.is_authenticated:
-        return redirect(url_for("accounts.home"))
+        return redirect(landing_page(current_user))
     form = LoginForm()
     if request.method == "GET":
         return render_template("accounts/login.html", form=form)
@@ -88,11 +94,11 @@ def login() -> Response | tuple[str, int] | str:
     session.clear()  # a new session at sign-in: nothing from before carries over
     login_user(user)
     session["auth_at"] = now.timestamp()
-    return redirect(safe_next(request.args.get("next")))
+    return redirect(safe_next(request.args.get("next"), user))
 
 
 @bp.post("/logout")
-@access(roles=STAFF_ROLES)
+@access(roles=SIGNED_IN_ROLES)
 def logout() -> Response:
     form = LogoutForm()
     if not form.validate_on_submit():
@@ -222,8 +228,10 @@ def change_password() -> Response | tuple[str, int] | str:
 
 
 @bp.get("/")
-@access(roles=STAFF_ROLES)
-def home() -> str:
+@access(roles=SIGNED_IN_ROLES)
+def home() -> Response | str:
+    if current_user.role is Role.CLIENT:
+        return redirect(url_for("portal.index"))
     scope = current_scope()
     return render_template(
         "accounts/home.html",

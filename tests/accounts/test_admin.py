@@ -50,7 +50,7 @@ def test_admin_adds_a_recruiter_who_gets_a_setup_email(app, admin, mailbox, tena
     assert "Tomás Díaz" in admin.get("/admin/users").get_data(as_text=True)
 
 
-def test_admin_adds_a_client_user_who_gets_no_email(app, admin, mailbox, tenant_a):
+def test_admin_adds_a_client_user_who_gets_the_set_up_email(app, admin, mailbox, tenant_a):
     response = post(
         admin,
         app,
@@ -58,7 +58,9 @@ def test_admin_adds_a_client_user_who_gets_no_email(app, admin, mailbox, tenant_
         {"name": "Ola Berg", "email": "ola@client.example", "role": "client", "client": tenant_a.client_id},
     )
     assert response.status_code == 302
-    assert mailbox.messages == []
+    [message] = mailbox.messages
+    assert message["To"] == "ola@client.example"
+    assert "/password/setup/" in message.get_content()
 
 
 @pytest.mark.parametrize(

@@ -72,11 +72,13 @@ def test_a_deactivated_user_cannot_sign_in(app, client, tenant_a):
     assert response.status_code == 401
 
 
-def test_a_client_user_cannot_sign_in_yet(app, client, tenant_a):
+def test_a_client_user_signs_in_to_the_portal_and_no_staff_page(app, client, tenant_a):
     response = post(client, app, "/login", {"email": tenant_a.client_user["email"], "password": PASSWORD})
-    assert response.status_code == 401
-    assert "Client accounts cannot sign in yet" in response.get_data(as_text=True)
-    assert client.get("/").status_code == 302
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/portal"
+    home = client.get("/")
+    assert home.status_code == 302 and home.headers["Location"] == "/portal"
+    assert client.get("/assessments").status_code == 403
 
 
 def test_a_forged_session_for_a_client_user_is_treated_as_signed_out(app, client, tenant_a):
