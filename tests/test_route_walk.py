@@ -1,13 +1,17 @@
-"""Walk every route in app.url_map as each kind of actor, with users of two agencies.
+"""Walk every route in app.url_map as each kind of actor, with users of two agencies, and as the client
+users of two clients of one agency.
 
 Fails for a route without a declared access policy, for a route that answers a protected request
-from the wrong actor, and for any response that shows the other agency's objects. Later issues add
-actor kinds (client users of the portal, candidates, API keys) to ACTORS and fixtures to `world`.
+from the wrong actor, and for any response that shows the other agency's (or the other client's) objects.
+Later issues add actor kinds (candidates, API keys) to ACTORS and fixtures to `world`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import secrets as random_bytes
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,14 +19,16 @@ from flask import Flask
 from sqlalchemy import select
 
 from accounts.access import AccessPolicy, policy_of
-from accounts.models import ADMIN_ONLY, STAFF_ROLES, Agency, AuditEvent, Client, Role, User
+from accounts.models import Agency, AuditEvent, Client, Role, User
 from assessments.models import Assessment, AssessmentItem, Invitation, InviteBatch
 from candidates.models import Candidate, CandidateEducation, CandidateExperience, CandidateSkill
 from database import db, unit_of_work, utcnow
 from mailer import EmailMessage
 from positions.models import Position, PositionSkill, SkillTransfer
+from reports.models import JobStatus, Report, ReportBatch, ReportFile, ReportJob, ReportKind, ShareLink
 from scenarios.models import Competency, Scenario, ScenarioVersion
 from tests.conftest import Tenant, build_tenant, sign_in
+from tests.reports.test_views import Sitting, add_client, add_report, add_sitting
 
 ACTORS = ("anonymous", "client_user", "candidate", "recruiter", "admin")
 OWNED = (
@@ -37,8 +43,41 @@ OWNED = (
     InviteBatch,
     Candidate,
     SkillTransfer,
+    Report,
+    ReportJob,
+    ReportBatch,
+    ShareLink,
 )
+ACTOR_ROLES = {"client_user": Role.CLIENT, "recruiter": Role.RECRUITER, "admin": Role.ADMIN}
 SKIP_METHODS = {"HEAD", "OPTIONS"}
+
+
+@dataclass
+class ClientParty:
+    """One client of an agency, its signed-in user, and a released report with everything around it."""
+
+    client_id: str
+    user: dict[str, str]
+    sitting: Sitting
+    report: str
+    job: str
+    batch: str
+    link: str
+    secrets: list[str]
+
+    def owned(self, model: type | None) -> str | None:
+        """The party's own object of that model; None for the agency's shared objects (bank, candidates)."""
+        return {
+            User: self.user["public_id"],
+            Client: self.client_id,
+            Position: self.sitting.position,
+            Assessment: self.sitting.assessment,
+            Invitation: self.sitting.invitation,
+            Report: self.report,
+            ReportJob: self.job,
+            ReportBatch: self.batch,
+            ShareLink: self.link,
+        }.get(model)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -46,9 +85,12 @@ class World:
     app: Flask
     a: Tenant
     b: Tenant
+    a2: ClientParty  # agency A's second client
     batches: dict[str, str] = field(default_factory=dict)  # agency public id -> its batch
+    parties: dict[str, ClientParty] = field(default_factory=dict)  # agency public id -> its first client's party
 
     def owned_by(self, tenant: Tenant, model: type | None) -> str | None:
+        party = self.parties[tenant.agency_id]
         return {
             User: tenant.recruiter["public_id"],
             Client: tenant.client_id,
@@ -61,15 +103,85 @@ class World:
             InviteBatch: self.batches.get(tenant.agency_id),
             Candidate: tenant.candidate_id,
             SkillTransfer: tenant.transfer_id,
+            Report: party.report,
+            ReportJob: party.job,
+            ReportBatch: party.batch,
+            ShareLink: party.link,
         }.get(model)  # type: ignore[arg-type]
 
 
 @pytest.fixture
 def world(app: Flask) -> World:
-    world = World(app=app, a=build_tenant(app, "Alpha"), b=build_tenant(app, "Beta"))
-    for tenant in (world.a, world.b):
+    a, b = build_tenant(app, "Alpha"), build_tenant(app, "Beta")
+    a2_client, a2_user = add_client(app, a, f"Alpha Second {random_bytes.token_hex(3)}")
+    world = World(app=app, a=a, b=b, a2=add_party(app, a, a2_client, a2_user, "Zoe Second"))
+    for tenant, name in ((a, "Ada First"), (b, "Bea Beta")):
         world.batches[tenant.agency_id] = add_batch(app, tenant)
+        world.parties[tenant.agency_id] = add_party(app, tenant, tenant.client_id, tenant.client_user, name)
+        tenant.secrets += world.parties[tenant.agency_id].secrets
     return world
+
+
+def add_party(app: Flask, tenant: Tenant, client_id: str, user: dict[str, str], name: str) -> ClientParty:
+    """A released report of the client, with a live share link and a finished batch whose one job holds a PDF."""
+    sitting = add_sitting(app, tenant, f"{name} {random_bytes.token_hex(3)}", client_id=client_id)
+    report_id = add_report(app, sitting)
+    now = utcnow()
+    with app.app_context(), unit_of_work():
+        report = db.session.scalars(select(Report).where(Report.public_id == report_id)).one()
+        pdf = b"%PDF-1.7 route walk " + random_bytes.token_bytes(8)
+        file = ReportFile(
+            agency_id=report.agency_id,
+            content_hash=random_bytes.token_hex(32),
+            kind=ReportKind.DOSSIER,
+            pdf=pdf,
+            sha256=hashlib.sha256(pdf).hexdigest(),
+            pages=1,
+            size=len(pdf),
+            render_ms=1,
+            created_at=now,
+        )
+        batch = ReportBatch(
+            agency_id=report.agency_id, client_id=report.client_id, position_id=report.position_id, created_at=now
+        )
+        job = ReportJob(
+            agency_id=report.agency_id,
+            client_id=report.client_id,
+            kind=ReportKind.DOSSIER,
+            report_id=report.id,
+            position_id=report.position_id,
+            batch=batch,
+            status=JobStatus.DONE,
+            file=file,
+            queued_at=now,
+            finished_at=now,
+        )
+        link = ShareLink(
+            agency_id=report.agency_id,
+            client_id=report.client_id,
+            report_id=report.id,
+            expires_at=now + timedelta(days=7),
+            created_at=now,
+        )
+        db.session.add_all([file, batch, job, link])
+        db.session.flush()
+        ids = (batch.public_id, job.public_id, link.public_id)
+        client_name = db.session.scalars(select(Client.name).where(Client.public_id == client_id)).one()
+    secrets = [
+        sitting.candidate_name,
+        sitting.position_title,
+        sitting.invitation,
+        sitting.position,
+        sitting.assessment,
+        report_id,
+        *ids,
+        client_id,
+        client_name,
+        user["name"],
+        user["email"],
+        user["public_id"],
+    ]
+    return ClientParty(client_id, user, sitting, report_id, ids[1], ids[0], ids[2], secrets)
 
 
 def add_batch(app: Flask, tenant: Tenant) -> str:
@@ -100,20 +212,12 @@ def add_batch(app: Flask, tenant: Tenant) -> str:
 
 def client_for(world: World, actor: str) -> Any:
     client = world.app.test_client()
-    if actor in ("recruiter", "admin"):
+    if actor in ("recruiter", "admin", "client_user"):
         sign_in(client, world.app, getattr(world.a, actor)["email"])
     elif actor == "candidate":
         # A candidate of agency A, mid-way through consenting: a candidate session, no staff rights.
         with client.session_transaction() as sess:
             sess["candidate"] = {"i": world.a.invitation_id, "v": 1}
-    elif actor == "client_user":
-        # Client users cannot sign in yet: a forged session for one must count for nothing.
-        with world.app.app_context():
-            user = db.session.scalar(select(User).where(User.email == world.a.client_user["email"]))
-            user_id = user.get_id()
-        with client.session_transaction() as sess:
-            sess["_user_id"] = user_id
-            sess["_fresh"] = True
     return client
 
 
@@ -201,7 +305,28 @@ def snapshot(app: Flask, tenant: Tenant) -> list[Any]:
             .where(Position.agency_id == agency_id)
             .order_by(PositionSkill.public_id)
         ).all()
-        return [users, clients, emails, *bank, items, *profile, position_skills]
+        return [users, clients, emails, *bank, items, *profile, position_skills, *report_rows(agency_id)]
+
+
+def report_rows(agency_id: int, client_public_id: str | None = None) -> list[Any]:
+    """The reports, share links, jobs and batches of an agency (or of one of its clients), to compare."""
+    client_id = None
+    if client_public_id is not None:
+        client_id = db.session.scalar(select(Client.id).where(Client.public_id == client_public_id))
+    found = []
+    for columns in (
+        (Report.public_id, Report.notes, Report.released_at, Report.withdrawn_at),
+        (ShareLink.public_id, ShareLink.revoked_at, ShareLink.token_version, ShareLink.views, ShareLink.expires_at),
+        (ReportJob.public_id, ReportJob.status, ReportJob.file_id),
+        (ReportBatch.public_id, ReportBatch.position_id),
+    ):
+        model = columns[0].class_
+        query = select(*columns).where(model.agency_id == agency_id).order_by(columns[0])
+        if client_id is not None:
+            query = query.where(model.client_id == client_id)
+        found.append(db.session.execute(query).all())
+    jobs = db.session.execute(select(ReportJob.public_id).where(ReportJob.agency_id == agency_id)).all()
+    return [*found, len(jobs)]
 
 
 def test_every_route_declares_an_access_policy(app):
@@ -231,7 +356,7 @@ def test_walk_every_route_as_each_actor(world, actor):
         response = client.open(url, method=method, data={})
         where = f"{actor}: {method} {url} -> {response.status_code}"
         # A redirect's body only echoes the address the caller asked for.
-        body = "" if 300 <= response.status_code < 400 else response.get_data(as_text=True)
+        body = "" if 300 <= response.status_code < 400 else response.get_data().decode("utf-8", "replace")
 
         assert response.status_code < 500, where
         # The audit log may repeat an id this very walk typed in (a denied probe), nothing more.
@@ -243,23 +368,21 @@ def test_walk_every_route_as_each_actor(world, actor):
 
         if policy.public:
             continue
-        signed_in_roles = {"recruiter": STAFF_ROLES, "admin": STAFF_ROLES | ADMIN_ONLY}
-        if actor in ("anonymous", "client_user", "candidate"):
+        if actor in ("anonymous", "candidate"):
             assert response.status_code == 302, where
             assert response.headers["Location"].startswith("/login"), where
-        elif actor == "recruiter" and Role.RECRUITER not in (policy.roles or set()):
+        elif ACTOR_ROLES[actor] not in (policy.roles or set()):
             assert response.status_code == 403, where
         elif policy.owns is not None:
             assert response.status_code == 404, where
         else:
-            assert actor in signed_in_roles
             assert response.status_code in (200, 302, 400, 422), where
         if rule == "/logout" and method == "POST":
             client = client_for(world, actor)  # carry on signed in
     assert snapshot(app, world.b) == before, f"{actor} changed the other agency's data"
 
 
-@pytest.mark.parametrize("actor", ["recruiter", "admin"])
+@pytest.mark.parametrize("actor", ["recruiter", "admin", "client_user"])
 def test_the_walk_can_see_own_objects(world, actor):
     """The positive control: with the caller's own ids, the same URLs answer, so the 404s above mean something."""
     client = client_for(world, actor)
@@ -268,15 +391,70 @@ def test_the_walk_can_see_own_objects(world, actor):
         if method != "GET" or policy is None or policy.owns is None:
             continue
         own = world.owned_by(world.a, policy.owns)
+        if actor == "client_user":
+            own = world.parties[world.a.agency_id].owned(policy.owns)
         if own is None:
             continue
         response = client.get(build_url(rule, arguments, own))
-        if policy.roles is not None and actor == "recruiter" and policy.roles == ADMIN_ONLY:
-            assert response.status_code == 403
+        if policy.roles is not None and ACTOR_ROLES[actor] not in policy.roles:
+            assert response.status_code == 403, rule
         else:
             assert response.status_code == 200, rule
             reached += 1
-    assert actor == "recruiter" or reached >= 2
+    assert reached >= {"recruiter": 2, "admin": 2, "client_user": 4}[actor]
+
+
+def client_party_walk(world: World, me: ClientParty, other: ClientParty) -> list[str]:
+    """Walk every route as `me` with `other`'s ids (and its ids typed where a token goes); the URLs walked."""
+    app = world.app
+    client = app.test_client()
+    sign_in(client, app, me.user["email"])
+    walked = []
+    for rule, method, policy, arguments in routes(app):
+        assert policy is not None, rule
+        if policy.owns is not None:
+            values = [other.owned(policy.owns) or "missing"]
+        elif arguments:
+            # Guessed ids where a token goes: none of them is a token.
+            values = ["not-a-real-token", other.report, other.link, other.sitting.invitation]
+        else:
+            values = [""]
+        for value in values:
+            url = build_url(rule, arguments, value)
+            response = client.open(url, method=method, data={})
+            where = f"{me.user['email']}: {method} {url} -> {response.status_code}"
+            walked.append(url)
+            body = "" if 300 <= response.status_code < 400 else response.get_data().decode("utf-8", "replace")
+            assert response.status_code < 500, where
+            for secret in other.secrets:
+                assert secret not in body, f"{where} shows the other client's {secret!r}"
+            if policy.public:
+                if arguments and rule.startswith("/r/"):
+                    assert response.status_code == 404, where
+                continue
+            if Role.CLIENT not in (policy.roles or set()):
+                assert response.status_code == 403, where  # a staff page: refused before any lookup
+            elif policy.owns is not None:
+                assert response.status_code == 404, where
+            else:
+                assert response.status_code in (200, 302), where
+            if rule == "/logout" and method == "POST":
+                sign_in(client, app, me.user["email"])  # carry on signed in
+    return walked
+
+
+@pytest.mark.app_config(WTF_CSRF_ENABLED=False)
+def test_client_users_of_two_clients_of_one_agency_get_404_for_each_others_objects(world):
+    a1 = world.parties[world.a.agency_id]
+    for me, other in ((a1, world.a2), (world.a2, a1)):
+        with world.app.app_context():
+            agency_id = db.session.scalar(select(Agency.id).where(Agency.public_id == world.a.agency_id))
+            before = report_rows(agency_id, other.client_id)
+        walked = client_party_walk(world, me, other)
+        assert f"/portal/reports/{other.report}/download" in walked
+        assert f"/r/{other.link}" in walked and f"/reports/share-links/{other.link}/revoke" in walked
+        with world.app.app_context():
+            assert report_rows(agency_id, other.client_id) == before, "a client user changed the other's reports"
 
 
 def test_lists_show_only_the_callers_agency(world):
