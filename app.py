@@ -31,6 +31,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def configure_logging(app: Flask) -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # WeasyPrint narrates every step of every render at INFO; its warnings and errors still show.
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 
 def configure_extensions(app: Flask) -> None:

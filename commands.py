@@ -74,9 +74,12 @@ def seed_demo_command() -> None:
 @with_appcontext
 @click.option("--workers", default=2, show_default=True, help="Worker threads.")
 def worker_command(workers: int) -> None:
-    """Run the task consumer (email delivery and the periodic outbox sweep)."""
+    """Run the task consumer: email delivery, report rendering, and the periodic sweeps."""
+    from reports.pool import get_pool
     from tasks import huey
 
+    # The consumer owns the pool of long-lived render processes (started now, so the first report is quick).
+    get_pool()
     consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
     consumer.run()
 

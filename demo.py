@@ -94,6 +94,7 @@ DEMO_REPORTED = ("professionalism", "collaboration")
 def seed_demo(now: datetime) -> list[str]:
     """Create what is missing of the demo data and return the demo logins; running it twice changes nothing."""
     lines = []
+    lines_after: list[str] = []
     candidate_line = ""
     for spec in DEMO_AGENCIES:
         with unit_of_work():
@@ -111,12 +112,16 @@ def seed_demo(now: datetime) -> list[str]:
                 _demo_profiles(agency, now)
             with unit_of_work():
                 _demo_cohort(agency, now)
+            with unit_of_work():
+                share = _demo_reports(agency, now)
+            if share:
+                lines_after.append(f"  Share link (Nia Campbell's report, no sign-in): {share}")
             if link:
                 candidate_line = f"  Candidate link (Alex Morgan, not started): {link}"
         for demo_user in spec.users:
-            if demo_user.role is not Role.CLIENT:
-                lines.append(f"  {demo_user.role.label:<13} {demo_user.email:<32} {demo_user.password}  ({spec.name})")
-    return [*lines, candidate_line] if candidate_line else lines
+            where = demo_user.client or spec.name
+            lines.append(f"  {demo_user.role.label:<13} {demo_user.email:<32} {demo_user.password}  ({where})")
+    return [*lines, *([candidate_line] if candidate_line else []), *lines_after]
 
 
 def _agency(spec: DemoAgency, now: datetime) -> Agency:
@@ -672,3 +677,58 @@ def _demo_norms_and_decisions(agency: Agency, assessment: Assessment, now: datet
         record_decision(
             assessment.position, candidate.public_id, outcome, reason, by=recruiter, now=now, evidence_board=evidence
         )
+
+
+# --- Issue 9: branding, released reports, a share link ---------------------------------------------------
+
+DEMO_RELEASED = 4  # profiled candidates first, then the cohort, in name order
+DEMO_NOTES = (
+    "Calm and clear on the phone screen; asked sensible questions about the month-end close.\n"
+    "Hospital billing background: check supplier-statement reconciliation at interview."
+)
+
+
+def _demo_reports(agency: Agency, now: datetime) -> str | None:
+    """Brand the agency and its first client, release a few candidates' reports to Harbourview (once), and
+    return the URL of a live share link to Nia Campbell's report. The consumer renders the PDFs."""
+    from assessments.models import Attempt
+    from reports import services as reports
+    from reports.demo_branding import apply_demo_branding
+    from reports.models import Report, ShareLink
+
+    clients = list(db.session.scalars(select(Client).where(Client.agency_id == agency.id).order_by(Client.id)))
+    apply_demo_branding(agency, clients, now)
+    recruiter = db.session.scalar(select(User).where(User.agency_id == agency.id, User.role == Role.RECRUITER))
+    assessment = db.session.scalar(
+        select(Assessment).where(Assessment.agency_id == agency.id, Assessment.title == DEMO_ASSESSMENT)
+    )
+    if recruiter is None or assessment is None:
+        return None
+    invitations = db.session.scalars(
+        select(Invitation)
+        .join(Attempt, Attempt.invitation_id == Invitation.id)
+        .join(Candidate, Candidate.id == Invitation.candidate_id)
+        .where(Invitation.assessment_id == assessment.id, Attempt.submitted_at.is_not(None))
+        .order_by(Candidate.email.like("cohort%"), Candidate.name)
+    ).all()
+    if db.session.scalar(select(Report.id).where(Report.agency_id == agency.id)) is None:
+        for invitation in invitations[:DEMO_RELEASED]:
+            report = reports.ensure_report(invitation, now)
+            if invitation.candidate.name == "Nia Campbell":
+                reports.save_notes(report, DEMO_NOTES, by=recruiter, now=now)
+            reports.release(report, by=recruiter, now=now)
+    nia = db.session.scalar(
+        select(Report)
+        .join(Invitation, Invitation.id == Report.invitation_id)
+        .join(Candidate, Candidate.id == Invitation.candidate_id)
+        .where(Report.agency_id == agency.id, Candidate.name == "Nia Campbell")
+    )
+    if nia is None or not nia.is_released:
+        return None
+    live = [
+        link for link in db.session.scalars(select(ShareLink).where(ShareLink.report_id == nia.id)) if link.live(now)
+    ]
+    if live:
+        return reports.share_url(live[0])
+    _, url = reports.create_share_link(nia, days=14, by=recruiter, now=now)
+    return url

@@ -19,6 +19,7 @@ ROW = 26
 LABEL_W = 190
 PLOT_W = 300
 PAD = 10
+SCALE = 1.2  # drawn in SVG units, printed 20% larger to fill the text column (174 mm)
 _COLOUR = re.compile(r"#[0-9a-f]{6}")
 FONT = 'font-family="Rapport Sans"'
 LABEL = f'font-size="9" fill="#1a1a1a" text-anchor="end" {FONT}'
@@ -42,8 +43,8 @@ def profile_svg(lines: Sequence[CompetencyLine], *, title: str, brand: str, acce
     height = ROW * (len(lines) + 1) + 2 * PAD
     width = LABEL_W + PLOT_W + 2 * PAD + 10
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}"><title>{escape(title)}</title>'
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width * SCALE:.0f}" '
+        f'height="{height * SCALE:.0f}" viewBox="0 0 {width} {height}"><title>{escape(title)}</title>'
     ]
     axis_y = PAD + ROW * len(lines) + 4
     if normed:

@@ -398,6 +398,13 @@ def _rank_value(score: Score) -> float:
     return score.t if score.normed and score.t is not None else float(score.provisional)
 
 
+def _split(scored: Sequence[CompetencyLine]) -> tuple[list[CompetencyLine], list[CompetencyLine]]:
+    """Top and bottom of a profile sorted low to high: up to two each, never the same line in both."""
+    top_n = min(2, len(scored) // 2)
+    bottom_n = min(2, len(scored) - top_n)
+    return list(reversed(scored[len(scored) - top_n :])), list(scored[:bottom_n])
+
+
 def strengths_and_development(
     lines: Sequence[CompetencyLine],
 ) -> tuple[tuple[CompetencyLine, ...], tuple[CompetencyLine, ...]]:
@@ -409,12 +416,11 @@ def strengths_and_development(
     scored = sorted((line for line in lines if line.score is not None), key=lambda line: _rank_value(line.score))  # type: ignore[arg-type]
     if len(scored) < 2:
         return (), ()
-    top = list(reversed(scored[-2:]))
-    bottom = scored[:2]
+    top, bottom = _split(scored)
     if all(line.score is not None and line.score.normed for line in scored):
         top = [line for line in top if (line.score.sten or 0) >= STRONG_STEN]  # type: ignore[union-attr]
         bottom = [line for line in bottom if (line.score.sten or 11) <= WEAK_STEN]  # type: ignore[union-attr]
-    return tuple(top), tuple(line for line in bottom if line not in top)
+    return tuple(top), tuple(bottom)
 
 
 def two_weakest(lines: Sequence[CompetencyLine]) -> tuple[CompetencyLine, ...]:
@@ -590,8 +596,7 @@ def feedback_context(report: Report) -> FeedbackContext:
     result = current_result(assessment, attempt) if attempt is not None else None
     lines = _competency_lines(assessment, result.detail if result else None, None)
     scored = sorted((line for line in lines if line.score is not None), key=lambda line: line.score.provisional)  # type: ignore[union-attr]
-    top = list(reversed(scored[-2:])) if len(scored) >= 2 else scored
-    bottom = [line for line in scored[:2] if line not in top]
+    top, bottom = _split(scored) if len(scored) >= 2 else (scored, [])
     client = db.session.get_one(Client, report.client_id)
     agency = db.session.get_one(Agency, report.agency_id)
     return FeedbackContext(

@@ -178,6 +178,8 @@ def _base_config(url: str, smtp_port: int = 1) -> dict[str, Any]:
         "SMTP_PORT": smtp_port,
         "SMTP_TIMEOUT": 5,
         "TASKS_IMMEDIATE": True,
+        # Reports render in the test process; tests of the consumer's pool ask for it with REPORT_RENDERER=None.
+        "REPORT_RENDERER": "inline",
         "REDIS_URL": None,
         # Argon2id still, with a test-sized cost (production uses RFC 9106's profile).
         "ARGON2_TIME_COST": 1,
