@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     EmailField,
+    Field,
     IntegerField,
     PasswordField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
+    ValidationError,
 )
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional
 
 from accounts.models import Role
 from accounts.passwords import MAX_LENGTH
+from reports.branding import BrandingError, parse_colour
+from reports.sections import SECTIONS
 
 
 def strip(value: str | None) -> str | None:
@@ -70,6 +76,20 @@ class EditUserForm(UserForm):
     is_active = BooleanField("May sign in")
 
 
+def colour(form: FlaskForm, field: Field) -> None:
+    """A colour field is empty or "#rrggbb" (any case, # optional)."""
+    try:
+        parse_colour(field.data)
+    except BrandingError as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+COLOUR_FILTERS = [strip]
+COLOUR_VALIDATORS = [Optional(), Length(max=16, message="Give a colour as # and six hex digits."), colour]
+LOGO_INPUT = {"accept": "image/png,image/jpeg"}
+LOGO_HINT = "PNG or JPEG, at most 2 MB. It is resized to fit 800 × 300 pixels and saved without its metadata."
+
+
 class ClientForm(FlaskForm):
     name = StringField(
         "Company name", filters=[strip], validators=[DataRequired("Enter the company's name."), Length(max=120)]
@@ -80,6 +100,21 @@ class ClientForm(FlaskForm):
         validators=[Optional(), Email("Enter a valid email address."), Length(max=254)],
     )
     notes = TextAreaField("Notes (optional)", validators=[Optional(), Length(max=2000)])
+    # Reports for this client.
+    brand_colour = StringField(
+        "Client's colour on its reports (optional)",
+        filters=COLOUR_FILTERS,
+        validators=COLOUR_VALIDATORS,
+        description="For example #1f4e79. Leave empty to use the agency's colour.",
+    )
+    logo = FileField("Client's logo (optional)", description=LOGO_HINT, render_kw=LOGO_INPUT)
+    remove_logo = BooleanField("Remove the client's logo")
+    sections = SelectMultipleField(
+        "Sections its reports include",
+        choices=[SelectChoice(key, label) for key, label in SECTIONS.items()],
+        validate_choice=True,
+        description="The cover and the methodology appendix always appear.",
+    )
 
 
 class AgencySettingsForm(FlaskForm):
@@ -100,6 +135,24 @@ class AgencySettingsForm(FlaskForm):
         ],
         description="Counted from the candidate's last activity. The default is 12 months.",
     )
+
+
+class BrandingForm(FlaskForm):
+    brand_colour = StringField(
+        "Brand colour (optional)",
+        filters=COLOUR_FILTERS,
+        validators=COLOUR_VALIDATORS,
+        description="Headings and charts on reports, for example #1f4e79. A client's own colour wins over it.",
+    )
+    accent_colour = StringField(
+        "Accent colour (optional)",
+        filters=COLOUR_FILTERS,
+        validators=COLOUR_VALIDATORS,
+        description="Highlights on reports, for example #c05621.",
+    )
+    logo = FileField("Agency logo (optional)", description=LOGO_HINT, render_kw=LOGO_INPUT)
+    remove_logo = BooleanField("Remove the logo")
+    feedback_reports = BooleanField("Offer candidates a feedback report")
 
 
 class RetryEmailForm(FlaskForm):
