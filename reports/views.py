@@ -137,7 +137,6 @@ def _review_page(
         position=invitation.assessment.position,
         notes_form=notes_form,
         share_form=share_form or ShareLinkForm(),
-        action_form=ActionForm(),
         notes_max=NOTES_MAX,
         disclosed=[label for key, label in sections.SECTIONS.items() if key in chosen],
         withheld=[label for key, label in sections.SECTIONS.items() if key not in chosen],
@@ -146,8 +145,9 @@ def _review_page(
     return body, status
 
 
-def _back_to(invitation: Invitation, anchor: str | None = None) -> Response:
-    return redirect(url_for("reports.review", public_id=invitation.public_id, _anchor=anchor))
+def _back_to(invitation: Invitation, panel: str) -> Response:
+    """PRG: back to the review page, at the panel the action belongs to."""
+    return redirect(url_for("reports.review", public_id=invitation.public_id, _anchor=f"report-{panel}"))
 
 
 def _checked(form: FlaskForm) -> None:
@@ -198,10 +198,11 @@ def render_feedback(public_id: str) -> ResponseReturnValue:
 
 def _render(public_id: str, kind: ReportKind) -> ResponseReturnValue:
     invitation = get_scoped_or_404(Invitation, public_id)
+    panel = "feedback" if kind is ReportKind.FEEDBACK else "pdf"
     _checked(ActionForm())
     if kind is ReportKind.FEEDBACK and not invitation.agency.feedback_reports:
         flash("Your agency does not offer candidate feedback reports. An admin can turn them on.", "error")
-        return _back_to(invitation, "pdf")
+        return _back_to(invitation, panel)
     try:
         with unit_of_work():
             now = utcnow()
@@ -209,12 +210,12 @@ def _render(public_id: str, kind: ReportKind) -> ResponseReturnValue:
             job = jobs.request_render(kind, report=report, by=current_user, now=now)
     except services.ReportError as error:
         flash(str(error), "error")
-        return _back_to(invitation, "pdf")
+        return _back_to(invitation, panel)
     if job.status is JobStatus.DONE:
         flash(f"The {kind.label.lower()} is ready to download.", "success")
     else:
         flash(f"The {kind.label.lower()} is being created. Refresh this page in a moment to download it.", "info")
-    return _back_to(invitation, "pdf")
+    return _back_to(invitation, panel)
 
 
 @bp.post("/invitations/<public_id>/release")
@@ -342,7 +343,6 @@ def position(public_id: str) -> ResponseReturnValue:
         position=found,
         reviews=services.position_overview(found, utcnow()),
         batches=recent,
-        action_form=ActionForm(),
     )
 
 

@@ -218,6 +218,8 @@ def test_the_review_page_says_what_the_report_holds_and_offers_each_step(app, re
     assert "Release to Alpha Client" in page and "Create PDF" in page
     body = response.get_data(as_text=True)
     assert f'maxlength="{NOTES_MAX}"' in body and '<label for="notes">' in body
+    ids = re.findall(r'\sid="([^"]+)"', body)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)  # labels find their fields
     assert "Share links" not in page  # only once released
     assert "Feedback report for the candidate" not in page  # the agency does not offer them
 
@@ -225,7 +227,7 @@ def test_the_review_page_says_what_the_report_holds_and_offers_each_step(app, re
 def test_notes_are_saved_and_a_10000_character_note_is_refused_with_nothing_changed(app, recruiter, sitting):
     url = f"/reports/invitations/{sitting.invitation}/notes"
     saved = post(recruiter, app, url, {"notes": "  Calm under pressure.\r\nAsk about the cut-off.  "})
-    assert saved.status_code == 302 and saved.headers["Location"].endswith("#notes")
+    assert saved.status_code == 302 and saved.headers["Location"].endswith("#report-notes")
     assert report_row(app, sitting).notes == "Calm under pressure.\nAsk about the cut-off."
 
     too_long = post(recruiter, app, url, {"notes": "x" * 10_000})
