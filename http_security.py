@@ -141,7 +141,7 @@ def _unexpected_error(error: Exception) -> Any:
     return _http_error(InternalServerError())
 
 
-TOKEN_PATH = re.compile(r"(/password/(?:reset|setup)/|/t/)[^\s/?\"]+")
+TOKEN_PATH = re.compile(r"(/password/(?:reset|setup)/|/t/|/r/)[^\s/?\"]+")
 
 
 class ScrubTokens(logging.Filter):

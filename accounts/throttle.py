@@ -31,6 +31,8 @@ LOGIN_PER_ACCOUNT = Limit("login-account", 10, timedelta(minutes=15))
 LOGIN_PER_ADDRESS = Limit("login-address", 50, timedelta(minutes=15))
 RESET_PER_ACCOUNT = Limit("reset-account", 3, timedelta(hours=1))
 RESET_PER_ADDRESS = Limit("reset-address", 20, timedelta(hours=1))
+# Bad report share links from one address: guessing tokens is pointless, but it is also not allowed.
+SHARE_LINK_PER_ADDRESS = Limit("share-link-address", 20, timedelta(minutes=15))
 
 
 def counter_key(limit: Limit, value: str) -> str:

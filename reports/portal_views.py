@@ -14,7 +14,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from accounts import audit
+from accounts import audit, throttle
 from accounts.access import access, current_scope, get_scoped_or_404, scoped_select
 from accounts.models import Role, Scope, User
 from database import db, unit_of_work, utcnow
@@ -147,7 +147,9 @@ def shortlist_status(public_id: str) -> ResponseReturnValue:
 
 
 def _refuse_link(now: datetime) -> None:
-    """Audit a refused share link (never the token itself), in a unit of work of its own."""
+    """Audit a refused share link (never the token itself) and count it against the address, in units of work
+    of their own."""
+    throttle.count_hit(throttle.SHARE_LINK_PER_ADDRESS, request.remote_addr or "unknown", now)
     user = _signed_in_user()
     audit.record_now(
         "report.share_link_refused",
@@ -184,6 +186,10 @@ def shared_report(token: str) -> ResponseReturnValue:
 
     A HEAD request (a mail scanner checking the link) learns only that the link works: no render, no view.
     """
+    wait = throttle.retry_after(throttle.SHARE_LINK_PER_ADDRESS, request.remote_addr or "unknown", utcnow())
+    if wait:
+        body, status = render_error(429)
+        return Response(body, status=status, headers={"Retry-After": str(wait)})
     found = _shared(token)
     if found is None:
         return render_error(404, LINK_INVALID)
@@ -206,6 +212,9 @@ def shared_report(token: str) -> ResponseReturnValue:
 @access(roles=None)
 def shared_report_status(token: str) -> ResponseReturnValue:
     """Whether the shared report's PDF is ready (JSON); a bad link answers 404."""
+    wait = throttle.retry_after(throttle.SHARE_LINK_PER_ADDRESS, request.remote_addr or "unknown", utcnow())
+    if wait:
+        return jsonify(error="Too many tries. Please wait and try again."), 429, {"Retry-After": str(wait)}
     found = _shared(token)
     if found is None:
         return jsonify(error="This link does not work."), 404

@@ -303,3 +303,18 @@ def test_revoked_expired_and_withdrawn_links_answer_404(app, tenant_a, scene):
         signed_in(app, tenant_a.client_user["email"]).get(f"/portal/reports/{scene.ada_report}/download").status_code
         == 404
     )
+
+
+def test_share_link_guessing_is_limited_per_address_and_tokens_stay_out_of_the_log(app: Flask) -> None:
+    """After 20 bad tokens from one address in 15 minutes, /r/ answers 429 with Retry-After; the request log
+    shows /r/[redacted], never the token."""
+    from http_security import TOKEN_PATH
+
+    client = app.test_client()
+    assert TOKEN_PATH.sub(r"\1[redacted]", "GET /r/abc.def.ghi HTTP/1.1") == "GET /r/[redacted] HTTP/1.1"
+    for _ in range(20):
+        assert client.get("/r/not-a-token").status_code == 404
+    refused = client.get("/r/not-a-token")
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    assert client.get("/r/not-a-token/status").status_code == 429
