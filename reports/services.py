@@ -302,8 +302,18 @@ def review(invitation: Invitation, now: datetime, *, with_context: bool = True) 
     scored = _scored(invitation)
     missing: tuple[str, ...] = ()
     overall_text = None
-    if report is not None and with_context:
-        dossier = report_context.dossier_context(report)
+    if with_context and (report is not None or scored):
+        # Before the report exists, a transient one (never added to the session) tells what it will say.
+        draft = report or Report(
+            agency_id=invitation.agency_id,
+            client_id=invitation.client_id,
+            position_id=assessment.position_id,
+            invitation_id=invitation.id,
+            notes="",
+            created_at=now,
+            updated_at=now,
+        )
+        dossier = report_context.dossier_context(draft)
         missing = dossier.missing
         overall_text = dossier.overall.text if dossier.overall else None
     links = (
