@@ -405,28 +405,38 @@ def _split(scored: Sequence[CompetencyLine]) -> tuple[list[CompetencyLine], list
     return list(reversed(scored[len(scored) - top_n :])), list(scored[:bottom_n])
 
 
+def _comparable(lines: Sequence[CompetencyLine]) -> list[CompetencyLine]:
+    """The scored lines that share one scale, sorted low to high: the normed ones by T when there are any
+    (a T score and a provisional 0-100 score cannot be ranked together), else the provisional ones."""
+    scored = [line for line in lines if line.score is not None]
+    normed = [line for line in scored if line.score is not None and line.score.normed and line.score.t is not None]
+    if normed:
+        return sorted(normed, key=lambda line: line.score.t)  # type: ignore[union-attr, return-value, arg-type]
+    return sorted(scored, key=lambda line: line.score.provisional)  # type: ignore[union-attr]
+
+
 def strengths_and_development(
     lines: Sequence[CompetencyLine],
 ) -> tuple[tuple[CompetencyLine, ...], tuple[CompetencyLine, ...]]:
-    """The (up to) two strongest and two weakest scored competencies, relative to the candidate's own profile.
+    """The (up to) two strongest and two weakest competencies, relative to the candidate's own profile.
 
-    With a norm group, a strength needs a sten of at least 7 and a development area at most 4; without one,
-    the profile's top and bottom are used (and the report says the scores are provisional).
+    Against a norm group a strength needs a sten of at least 7 and a development area at most 4, and only
+    normed competencies are ranked; without one, the provisional profile's top and bottom are used (and
+    the report says the scores are provisional).
     """
-    scored = sorted((line for line in lines if line.score is not None), key=lambda line: _rank_value(line.score))  # type: ignore[arg-type]
-    if len(scored) < 2:
+    ranked = _comparable(lines)
+    if len(ranked) < 2:
         return (), ()
-    top, bottom = _split(scored)
-    if all(line.score is not None and line.score.normed for line in scored):
+    top, bottom = _split(ranked)
+    if ranked[0].score is not None and ranked[0].score.normed:
         top = [line for line in top if (line.score.sten or 0) >= STRONG_STEN]  # type: ignore[union-attr]
         bottom = [line for line in bottom if (line.score.sten or 11) <= WEAK_STEN]  # type: ignore[union-attr]
     return tuple(top), tuple(bottom)
 
 
 def two_weakest(lines: Sequence[CompetencyLine]) -> tuple[CompetencyLine, ...]:
-    """The two lowest scored competencies, whatever their level: the interview guide probes them."""
-    scored = sorted((line for line in lines if line.score is not None), key=lambda line: _rank_value(line.score))  # type: ignore[arg-type]
-    return tuple(scored[:2])
+    """The two lowest competencies on one scale, whatever their level: the interview guide probes them."""
+    return tuple(_comparable(lines)[:2])
 
 
 def _fit(position: Position, invitation: Invitation, detail: Mapping[str, Any] | None, as_of: date) -> Fit:
@@ -612,7 +622,8 @@ def feedback_context(report: Report) -> FeedbackContext:
 
 
 def released_reports(position: Position) -> list[Report]:
-    """The position's released (and not withdrawn) reports, candidates in name order."""
+    """The position's released (and not withdrawn) reports, candidates in name order; never a pilot's, even one
+    made a pilot after its reports were released."""
     from candidates.models import Candidate
 
     return list(
@@ -620,7 +631,9 @@ def released_reports(position: Position) -> list[Report]:
             select(Report)
             .join(Invitation, Invitation.id == Report.invitation_id)
             .join(Candidate, Candidate.id == Invitation.candidate_id)
+            .join(Assessment, Assessment.id == Invitation.assessment_id)
             .where(Report.position_id == position.id, Report.released_at.is_not(None), Report.withdrawn_at.is_(None))
+            .where(Assessment.pilot.is_(False))
             .order_by(Candidate.name, Report.id)
         )
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -74,8 +74,17 @@ class Report(PublicIdMixin, Model):
     def scope_criteria(cls, scope: Scope) -> list[ColumnElement[bool]]:
         criteria = [cls.agency_id == scope.agency_id]
         if scope.client_id is not None:
-            # A client user sees only the released reports of their own company.
-            criteria += [cls.client_id == scope.client_id, cls.released_at.is_not(None), cls.withdrawn_at.is_(None)]
+            # A client user sees only the released reports of their own company, never a pilot's (an
+            # assessment may be made a pilot after its reports were released).
+            from assessments.models import Assessment, Invitation
+
+            not_pilot = select(Invitation.id).join(Assessment).where(Assessment.pilot.is_(False))
+            criteria += [
+                cls.client_id == scope.client_id,
+                cls.released_at.is_not(None),
+                cls.withdrawn_at.is_(None),
+                cls.invitation_id.in_(not_pilot),
+            ]
         return criteria
 
     @property

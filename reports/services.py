@@ -7,6 +7,7 @@ server-side row decides expiry and revocation, and the token names one report of
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -118,8 +119,14 @@ def ensure_report(invitation: Invitation, now: datetime) -> Report:
 
 
 def check_notes(notes: str) -> str:
-    """The notes as stored (line endings normalised); ReportError when they are too long."""
-    text = notes.replace("\r\n", "\n").strip()
+    """The notes as stored: line endings normalised, control and text-direction characters removed (PostgreSQL
+    refuses NUL, and the others would print garbled or reversed), line breaks and tabs kept; ReportError
+    when they are too long."""
+    text = "".join(
+        char
+        for char in notes.replace("\r\n", "\n").replace("\r", "\n")
+        if char in "\n\t" or unicodedata.category(char) not in ("Cc", "Cf", "Cs", "Co")
+    ).strip()
     if len(text) > NOTES_MAX:
         raise ReportError(
             f"The notes are {len(text):,} characters long. The limit is {NOTES_MAX:,}: please shorten them."
