@@ -517,6 +517,15 @@ def _methodology(
     )
 
 
+def _content_rule(detail: Mapping[str, Any] | None) -> dict[str, bool]:
+    """Competency code -> whether the assessment's content met the minimum rule (stored with the scores)."""
+    rows = (detail or {}).get("competencies")
+    listed = rows if isinstance(rows, list) else []
+    return {
+        str(row.get("code")): row.get("meets_minimum_content") is True for row in listed if isinstance(row, Mapping)
+    }
+
+
 def _has_profile(invitation: Invitation) -> bool:
     candidate = invitation.candidate
     return bool(candidate.skills or candidate.education or candidate.experience)
@@ -555,9 +564,16 @@ def dossier_context(report: Report) -> DossierContext:
         scope = None if norm is None else norm.scope(scoring_adapter.OVERALL_SCOPE)
         overall = _score(scoring_adapter.band_score(result.overall_pomp, scope))
     lines = _competency_lines(assessment, detail, norm)
-    thin = [line.name for line in lines if line.score is None and result is not None]
+    unscored = [line for line in lines if line.score is None and result is not None]
+    content = _content_rule(detail)
+    thin = [line.name for line in unscored if not content.get(line.code, False)]
+    unanswered = [line.name for line in unscored if content.get(line.code, False)]
     if thin:
         missing.append("Not reported, because too few situations measured them: " + ", ".join(thin) + ".")
+    if unanswered:
+        missing.append(
+            "Not reported, because too many of their situations were left unanswered: " + ", ".join(unanswered) + "."
+        )
     top, bottom = strengths_and_development(lines)
     as_of = (attempt.submitted_at or attempt.started_at).date() if attempt is not None else report.created_at.date()
     fit = _fit(position, invitation, detail, as_of) if result is not None else None
