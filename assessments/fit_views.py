@@ -22,14 +22,7 @@ from positions.models import Position
 from taxonomy import reference
 
 # The components in report order, in plain English.
-COMPONENT_NAMES: Final = {
-    "required_skills": "Required skills",
-    "desired_skills": "Desired skills",
-    "people_skills": "People skills",
-    "education": "Education",
-    "experience": "Experience",
-    "industry": "Industry",
-}
+COMPONENT_NAMES: Final = scoring_adapter.FIT_COMPONENT_NAMES
 # How a line's credit came about (scoring's FitPath values), in plain English.
 PATH_WORDS: Final = {
     "direct": "direct evidence",

@@ -61,6 +61,7 @@ from scenarios.services import competencies_of
 
 __all__ = [
     "ALGORITHM_VERSION",
+    "FIT_COMPONENT_NAMES",
     "NO_NORM_GROUP",
     "RATING_MAX",
     "RATING_MIN",
@@ -99,6 +100,15 @@ ALGORITHM_VERSION: Final = scoring.ALGORITHM_VERSION
 """The version of the scoring algorithms; store it with every score."""
 
 NO_NORM_GROUP: Final = "no norm group yet"
+# The fit's components in report order, in plain English (pages and PDF reports).
+FIT_COMPONENT_NAMES: Final = {
+    "required_skills": "Required skills",
+    "desired_skills": "Desired skills",
+    "people_skills": "People skills",
+    "education": "Education",
+    "experience": "Experience",
+    "industry": "Industry",
+}
 """Shown beside a provisional score (POMP as 0-100) until the assessment has a norm table."""
 
 RATING_MIN: Final = 1

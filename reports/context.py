@@ -79,14 +79,7 @@ SIGNAL_WORDS: Final = {
     "paste": "Pasted text into an answer",
     "reload": "Reloaded a page",
 }
-COMPONENT_NAMES: Final = {
-    "required_skills": "Required skills",
-    "desired_skills": "Desired skills",
-    "people_skills": "People skills",
-    "education": "Education",
-    "experience": "Experience",
-    "industry": "Industry",
-}
+COMPONENT_NAMES: Final = scoring_adapter.FIT_COMPONENT_NAMES
 STRONG_STEN: Final = 7
 WEAK_STEN: Final = 4
 

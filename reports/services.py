@@ -103,19 +103,23 @@ def ensure_report(invitation: Invitation, now: datetime) -> Report:
         return report
     if not _scored(invitation):
         raise ReportError("There is no report yet: the candidate has not finished the test, or it is not scored.")
-    assessment = invitation.assessment
-    report = Report(
+    report = _new_report(invitation, now)
+    db.session.add(report)
+    db.session.flush()
+    return report
+
+
+def _new_report(invitation: Invitation, now: datetime) -> Report:
+    """A draft report for the invitation, not yet added to the session."""
+    return Report(
         agency_id=invitation.agency_id,
         client_id=invitation.client_id,
-        position_id=assessment.position_id,
+        position_id=invitation.assessment.position_id,
         invitation_id=invitation.id,
         notes="",
         created_at=now,
         updated_at=now,
     )
-    db.session.add(report)
-    db.session.flush()
-    return report
 
 
 def check_notes(notes: str) -> str:
@@ -311,15 +315,7 @@ def review(invitation: Invitation, now: datetime, *, with_context: bool = True) 
     overall_text = None
     if with_context and (report is not None or scored):
         # Before the report exists, a transient one (never added to the session) tells what it will say.
-        draft = report or Report(
-            agency_id=invitation.agency_id,
-            client_id=invitation.client_id,
-            position_id=assessment.position_id,
-            invitation_id=invitation.id,
-            notes="",
-            created_at=now,
-            updated_at=now,
-        )
+        draft = report or _new_report(invitation, now)
         dossier = report_context.dossier_context(draft)
         missing = dossier.missing
         overall_text = dossier.overall.text if dossier.overall else None
