@@ -157,8 +157,9 @@ def release_blockers(invitation: Invitation, report: Report | None) -> tuple[str
     return tuple(blockers)
 
 
-def release(report: Report, *, by: User, now: datetime) -> None:
-    """Release the report to its client: the client's users are emailed and the PDF is rendered."""
+def release(report: Report, *, by: User, now: datetime, render: bool = True) -> None:
+    """Release the report to its client: the client's users are emailed and (unless ``render`` is False: the
+    first download then asks for it) the PDF is rendered."""
     invitation = db.session.get_one(Invitation, report.invitation_id)
     blockers = release_blockers(invitation, report)
     if blockers:
@@ -169,7 +170,8 @@ def release(report: Report, *, by: User, now: datetime) -> None:
     report.updated_at = now
     _audit("report.released", report, by=by, now=now)
     _notify_client(report, invitation, now)
-    jobs.request_render(ReportKind.DOSSIER, report=report, by=by, now=now)
+    if render:
+        jobs.request_render(ReportKind.DOSSIER, report=report, by=by, now=now)
 
 
 def _notify_client(report: Report, invitation: Invitation, now: datetime) -> None:
