@@ -34,7 +34,7 @@ from positions.models import Position
 from reports import branding, guide
 from reports.models import Report, ReportKind
 from reports.sections import SECTIONS, disclosed
-from scenarios.models import SITUATION_TYPES, Competency, CompetencyWeight, ScenarioVersion
+from scenarios.models import SITUATION_TYPES, CompetencyWeight, ScenarioVersion
 from taxonomy import ESCO_ATTRIBUTION
 
 _HERE = Path(__file__).resolve().parent
@@ -694,10 +694,3 @@ def _union(values: Iterable[str | None]) -> tuple[str, ...]:
         if value:
             seen.setdefault(value, None)
     return tuple(seen)
-
-
-def competency_names(agency_id: int) -> dict[str, str]:
-    """Code -> name of an agency's competencies (for pages that list them)."""
-    return dict(
-        db.session.execute(select(Competency.code, Competency.name).where(Competency.agency_id == agency_id)).all()
-    )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from tests.browser.conftest import SCREENSHOTS, LivePage
-from tests.conftest import CI
+from tests.reports.pdftools import pdf_pages_png, pdf_text
 
 pytestmark = pytest.mark.browser
 
@@ -29,16 +28,6 @@ CLIENT = ("client@harbourview.example", "copper-lane-river")
 ASSESSMENT = "Back-office people skills: accounts payable"
 POSITION = "Accounts payable clerk"
 RELEASED_BY_DEMO = "Nia Campbell"
-
-
-def pdf_text(pdf: bytes, tmp_path: Path) -> str:
-    if shutil.which("pdftotext") is None:
-        if CI:
-            pytest.fail("pdftotext (poppler-utils) is required under CI=true")
-        pytest.skip("pdftotext (poppler-utils) is not installed")
-    source = tmp_path / "read.pdf"
-    source.write_bytes(pdf)
-    return subprocess.run(["pdftotext", "-layout", str(source), "-"], capture_output=True, check=True, text=True).stdout
 
 
 def download(page: Page, click: object) -> tuple[str, bytes]:
@@ -103,7 +92,7 @@ def test_a_recruiter_releases_a_report_and_the_client_downloads_it(
     expect(page.get_by_text("is ready to download")).to_be_visible()
     name, pdf = download(page, page.get_by_role("link", name="Download the candidate report (PDF)").click)
     assert name.endswith(".pdf") and pdf.startswith(b"%PDF")
-    text = pdf_text(pdf, tmp_path)
+    text = pdf_text(pdf)
     for expected in (demo["name"], POSITION, "Harbourview Logistics", "90% interval", "Cohort of October 2026"):
         assert expected in text, expected
     assert "Ask about month-end at interview." in text
@@ -139,10 +128,10 @@ def test_a_recruiter_releases_a_report_and_the_client_downloads_it(
     b.check("portal")
     row = page.get_by_role("row", name=demo["name"])
     name, pdf = download(page, row.get_by_role("link").click)
-    text = pdf_text(pdf, tmp_path)
+    text = pdf_text(pdf)
     assert demo["name"] in text and "Draft, not released" not in text
     _, shortlist = download(page, page.get_by_role("link", name="Shortlist (PDF)").first.click)
-    text = pdf_text(shortlist, tmp_path)
+    text = pdf_text(shortlist)
     assert "SHORTLIST REPORT" in text.upper() and demo["name"] in text and RELEASED_BY_DEMO in text
 
     # Staff pages stay closed to the client's user.
@@ -159,7 +148,7 @@ def test_a_share_link_opens_the_report_without_an_account(
     with page.expect_download() as info:
         page.evaluate("(url) => { const a = document.createElement('a'); a.href = url; a.click(); }", b.url(path))
     pdf = info.value.path().read_bytes()
-    text = pdf_text(pdf, tmp_path)
+    text = pdf_text(pdf)
     assert RELEASED_BY_DEMO in text and POSITION in text
     # A tampered token is refused with the generic page.
     b.goto(path[:-3] + "xyz")
@@ -173,10 +162,6 @@ def test_the_dossier_page_looks_right(app: Flask, demo: dict[str, str], tmp_path
     from reports.models import Report
     from reports.pool import render_in_process
 
-    if shutil.which("pdftoppm") is None:
-        if CI:
-            pytest.fail("pdftoppm (poppler-utils) is required under CI=true")
-        pytest.skip("pdftoppm (poppler-utils) is not installed")
     with app.app_context():
         reports = db.session.scalars(select(Report).where(Report.released_at.is_not(None))).all()
         dossier = next(
@@ -184,12 +169,7 @@ def test_the_dossier_page_looks_right(app: Flask, demo: dict[str, str], tmp_path
         )
         with app.test_request_context():
             rendered = render_in_process(render.html_for(dossier), render.stylesheet_for(dossier))
-    source = tmp_path / "dossier.pdf"
-    source.write_bytes(rendered.pdf)
-    subprocess.run(
-        ["pdftoppm", "-png", "-r", "60", "-f", "2", "-l", "2", str(source), str(tmp_path / "page")], check=True
-    )
-    page = next(tmp_path.glob("page*.png"))
+    page = pdf_pages_png(rendered.pdf, tmp_path / "pages")[1]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(page, SCREENSHOTS / "report-dossier.png")
     from PIL import Image
