@@ -61,6 +61,7 @@ def configure_blueprints(app: Flask) -> None:
     from accounts.admin_views import bp as admin_bp
     from accounts.views import bp as accounts_bp
     from analytics.fairness_views import bp as fairness_bp
+    from api.views import bp as api_bp
     from analytics.views import bp as analytics_bp
     from assessments.take_views import bp as take_bp
     from assessments.views import bp as assessments_bp
@@ -83,6 +84,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(analytics_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(portal_bp)
+    app.register_blueprint(api_bp)
 
 
 def configure_access_default_deny(app: Flask) -> None:

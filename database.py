@@ -72,6 +72,33 @@ class PublicIdMixin:
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
 
 
+class UpdatedAtMixin:
+    """`updated_at` is stamped whenever a flush writes the row, or a child row named by `__touches__`.
+
+    The API filters lists by it. A child class (a profile row, an attempt) lists the relationships of the
+    parents it changes in `__touches__`; bulk UPDATE statements do not stamp it.
+    """
+
+    updated_at: Mapped[datetime] = mapped_column(nullable=False, default=lambda: utcnow(), index=True)
+
+
+def _stamp_updated(session: Session, _context: Any, _instances: Any) -> None:
+    now = utcnow()
+    with session.no_autoflush:
+        for obj in [*session.new, *session.dirty, *session.deleted]:
+            if obj in session.dirty and not session.is_modified(obj, include_collections=False):
+                continue
+            if isinstance(obj, UpdatedAtMixin) and obj not in session.deleted:
+                obj.updated_at = now
+            for name in getattr(type(obj), "__touches__", ()):
+                parent = getattr(obj, name, None)
+                if isinstance(parent, UpdatedAtMixin):
+                    parent.updated_at = now
+
+
+event.listen(Session, "before_flush", _stamp_updated)
+
+
 # True while a unit_of_work() is open: SQLite then begins with BEGIN IMMEDIATE.
 _writing: contextvars.ContextVar[bool] = contextvars.ContextVar("rapport_writing", default=False)
 _AFTER_COMMIT = "rapport_after_commit"

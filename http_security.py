@@ -85,8 +85,18 @@ def render_error(status: int, detail: str | None = None) -> tuple[str, int]:
     return render_template("errors/error.html", status=status, title=title, message=detail or message), status
 
 
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
 def _http_error(error: HTTPException) -> Any:
     status = error.code or 500
+    if is_api_request():
+        from api.base import api_problem_for
+
+        allowed = getattr(error, "valid_methods", None)
+        headers = {"Allow": ", ".join(allowed)} if status == 405 and allowed else None
+        return api_problem_for(status, headers=headers)
     detail = (
         error.description
         if status == 400 and error.description and not error.description.startswith("The browser")
@@ -118,7 +128,11 @@ def _database_unavailable(error: OperationalError) -> Any:
 
     db.session.rollback()  # let the pool drop the dead connection; the next request reconnects
     g._login_user = login_manager.anonymous_user()  # the error page must not query the database again
-    if request.is_json or request.accept_mimetypes.best == "application/json":
+    if is_api_request():
+        from api.base import api_problem_for
+
+        response = api_problem_for(503)
+    elif request.is_json or request.accept_mimetypes.best == "application/json":
         response = Response(
             json.dumps({"error": "The service is busy for a moment. Your answer is kept; it will be sent again."}),
             status=503,

@@ -40,10 +40,11 @@ T = TypeVar("T", bound=TenantOwned)
 class AccessPolicy:
     roles: frozenset[Role] | None  # None: public
     owns: type | None = None  # the model named by the route's <public_id>, if any
+    api: str | None = None  # an API endpoint: the key scope it needs (api/base.py), no cookie roles
 
     @property
     def public(self) -> bool:
-        return self.roles is None
+        return self.roles is None and self.api is None
 
 
 def access(*, roles: frozenset[Role] | None, owns: type | None = None) -> Callable[[F], F]:

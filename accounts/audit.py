@@ -76,6 +76,7 @@ def record_now(
     object_type: str | None = None,
     object_public_id: str | None = None,
     outcome: str = "refused",
+    details: dict[str, Any] | None = None,
     session: Session | None = None,
 ) -> None:
     """Write an event in a unit of work of its own, so that a refused request still leaves its trace."""
@@ -87,6 +88,7 @@ def record_now(
         object_type=object_type,
         object_public_id=object_public_id,
         outcome=outcome,
+        details=details,
     )
     if session is not None:
         session.add(event)

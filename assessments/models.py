@@ -24,7 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from accounts.models import Agency, Scope
 from candidates.models import Candidate
-from database import Base, Model, PublicIdMixin
+from database import Base, Model, PublicIdMixin, UpdatedAtMixin
 from mailer import EmailMessage
 from positions.models import Position
 from scenarios.models import Competency, ScenarioVersion
@@ -43,7 +43,7 @@ reported_competency = Table(
 )
 
 
-class Assessment(PublicIdMixin, Model):
+class Assessment(UpdatedAtMixin, PublicIdMixin, Model):
     """A test for one position: pinned scenario versions, order, time limit, instructions, scoring overrides."""
 
     __tablename__ = "assessment"
@@ -103,6 +103,7 @@ class Assessment(PublicIdMixin, Model):
 class AssessmentItem(PublicIdMixin, Model):
     """A scenario version placed in an assessment, at a position."""
 
+    __touches__ = ("assessment",)
     __tablename__ = "assessment_item"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -128,7 +129,7 @@ class InvitationStatus(enum.StrEnum):
     REVOKED = "revoked"
 
 
-class Invitation(PublicIdMixin, Model):
+class Invitation(UpdatedAtMixin, PublicIdMixin, Model):
     """A candidate's invitation to one assessment. The emailed link signs its public id and token version."""
 
     __tablename__ = "invitation"
@@ -190,6 +191,7 @@ class Invitation(PublicIdMixin, Model):
 class Attempt(PublicIdMixin, Model):
     """A candidate's sitting of an assessment: the deadline is set once, on the server, at start."""
 
+    __touches__ = ("invitation",)
     __tablename__ = "attempt"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
 from accounts.models import Scope
-from database import Model, PublicIdMixin
+from database import Model, PublicIdMixin, UpdatedAtMixin
 
 # Where a profile row came from.
 PROFILE_SOURCES: tuple[str, ...] = ("recruiter", "candidate", "json_resume", "csv")
@@ -29,7 +29,7 @@ SKILL_EVIDENCE: dict[str, str] = {
 }
 
 
-class Candidate(PublicIdMixin, Model):
+class Candidate(UpdatedAtMixin, PublicIdMixin, Model):
     """A person invited by an agency; one record per email address within an agency."""
 
     __tablename__ = "candidate"
@@ -65,6 +65,7 @@ class Candidate(PublicIdMixin, Model):
 class CandidateSkill(PublicIdMixin, Model):
     """A skill the candidate holds: ``skill_key`` is set once matched to the vocabulary and confirmed."""
 
+    __touches__ = ("candidate",)
     __tablename__ = "candidate_skill"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -89,6 +90,7 @@ class CandidateSkill(PublicIdMixin, Model):
 class CandidateEducation(PublicIdMixin, Model):
     """A qualification: its ISCED 2011 level (0-8), field, institution and year."""
 
+    __touches__ = ("candidate",)
     __tablename__ = "candidate_education"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -111,6 +113,7 @@ class CandidateEducation(PublicIdMixin, Model):
 class CandidateExperience(PublicIdMixin, Model):
     """A job: role, ESCO occupation where known, employer industry (NACE section), dates and share of full time."""
 
+    __touches__ = ("candidate",)
     __tablename__ = "candidate_experience"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -138,6 +141,7 @@ class CandidateExperience(PublicIdMixin, Model):
 class CandidateLanguage(PublicIdMixin, Model):
     """A language and how well the candidate speaks it (CEFR A1-C2 or native)."""
 
+    __touches__ = ("candidate",)
     __tablename__ = "candidate_language"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
 from accounts.models import Client, Scope
-from database import Model, PublicIdMixin
+from database import Model, PublicIdMixin, UpdatedAtMixin
 from scenarios.models import Competency
 
 # The fit's components and their default weights (skills-and-fit.md §4.2); they sum to 1.
@@ -38,7 +38,7 @@ INDUSTRY_MODES: tuple[str, ...] = ("none", "bonus", "required")
 SKILL_KINDS: tuple[str, ...] = ("required", "desired")
 
 
-class Position(PublicIdMixin, Model):
+class Position(UpdatedAtMixin, PublicIdMixin, Model):
     """A client's position: what the candidates are assessed for, with its job profile."""
 
     __tablename__ = "position"
@@ -99,6 +99,7 @@ class Position(PublicIdMixin, Model):
 class PositionSkill(PublicIdMixin, Model):
     """A required or desired skill of a position: a vocabulary key, a minimum level 1-5 and a weight."""
 
+    __touches__ = ("position",)
     __tablename__ = "position_skill"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -122,6 +123,7 @@ class PositionSkill(PublicIdMixin, Model):
 class PositionCompetency(PublicIdMixin, Model):
     """A people skill the position asks for: the minimum provisional score (0-1) and a weight."""
 
+    __touches__ = ("position",)
     __tablename__ = "position_competency"
 
     id: Mapped[int] = mapped_column(primary_key=True)
