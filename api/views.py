@@ -7,7 +7,7 @@ from werkzeug.wrappers import Response
 
 import webhooks  # noqa: F401 - its models belong to the schema
 from accounts.access import access
-from api import catalogue, spec  # noqa: F401 - registers the catalogue's routes
+from api import candidates, catalogue, invitations, results, spec  # noqa: F401 - they register their routes
 from api.base import bp
 
 __all__ = ["bp"]

@@ -1,0 +1,3 @@
+"""API resource module: candidates (filled in by its owner)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""API resource module: invitations (filled in by its owner)."""
+
+from __future__ import annotations
