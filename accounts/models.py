@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -36,6 +36,16 @@ class Scope:
     def __init__(self, agency_id: int, client_id: int | None) -> None:
         self.agency_id = agency_id
         self.client_id = client_id
+
+
+class Actor(Protocol):
+    """Who changes something: a signed-in user, or an agency's API key; audit events name its public id."""
+
+    @property
+    def public_id(self) -> str: ...
+
+    @property
+    def agency(self) -> Agency: ...
 
 
 class Agency(PublicIdMixin, Model):

@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from accounts import audit, tokens
-from accounts.models import Agency, User
+from accounts.models import Actor, Agency, User
 from accounts.services import normalise_email
 from assessments.models import Assessment, Invitation, InvitationStatus
 from candidates.models import Candidate
@@ -112,7 +112,7 @@ def _send(invitation: Invitation, now: datetime, template: str = "invitation") -
     )
 
 
-def invite(assessment: Assessment, *, name: str, email: str, by: User, now: datetime) -> Invitation:
+def invite(assessment: Assessment, *, name: str, email: str, by: Actor, now: datetime) -> Invitation:
     """Invite one person (a candidate record is created or reused by email) and queue the email.
 
     Raises InvitationError when the assessment is not published or the person is already invited.
@@ -160,7 +160,7 @@ def resend(invitation: Invitation, *, by: User, now: datetime) -> None:
     _audit("invitation.resent", invitation, by, now)
 
 
-def revoke(invitation: Invitation, *, by: User, now: datetime) -> None:
+def revoke(invitation: Invitation, *, by: Actor, now: datetime) -> None:
     """Stop the invitation: its link no longer works. A submitted test cannot be revoked."""
     if invitation.attempt is not None and invitation.attempt.submitted_at is not None:
         raise InvitationError("This candidate has already submitted the test.")
@@ -216,7 +216,7 @@ def counts(invitations: list[Invitation], now: datetime) -> dict[InvitationStatu
     return {status: tally.get(status, 0) for status in InvitationStatus}
 
 
-def _audit(action: str, invitation: Invitation, by: User, now: datetime) -> None:
+def _audit(action: str, invitation: Invitation, by: Actor, now: datetime) -> None:
     audit.record(
         action,
         now=now,

@@ -25,7 +25,7 @@ from typing import Any
 
 from jsonschema import Draft7Validator, FormatChecker
 
-from accounts.models import User
+from accounts.models import Actor
 from candidates import services
 from candidates.models import Candidate
 from candidates.services import EducationInput, ExperienceInput, LanguageInput, SkillInput
@@ -428,7 +428,7 @@ def preview(candidate: Candidate, profile: services.ImportedProfile) -> Preview:
 
 
 def import_resume(
-    candidate: Candidate, profile: services.ImportedProfile, *, by: User | None, now: datetime
+    candidate: Candidate, profile: services.ImportedProfile, *, by: Actor | None, now: datetime
 ) -> services.Replacement:
     """Replace the candidate's earlier JSON Resume rows with the file's (inside the caller's unit of work)."""
     done = services.replace_imported_rows(candidate, profile, source=SOURCE, today=now.date())

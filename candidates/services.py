@@ -21,7 +21,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
 from accounts import audit
-from accounts.models import Agency, User
+from accounts.models import Actor, Agency
 from accounts.services import normalise_email
 from candidates.models import (
     PROFILE_SOURCES,
@@ -251,7 +251,7 @@ def find_by_email(agency_id: int, email: str) -> Candidate | None:
 
 
 def create_candidate(
-    agency_id: int, *, name: str, email: str, headline: str = "", by: User | None, now: datetime
+    agency_id: int, *, name: str, email: str, headline: str = "", by: Actor | None, now: datetime
 ) -> Candidate:
     """Add a candidate by hand. Raises ProfileError (name, email, headline); an email is unique in an agency."""
     problems, address = candidate_problems(name, email, headline)
@@ -268,7 +268,7 @@ def create_candidate(
 
 
 def update_candidate(
-    candidate: Candidate, *, name: str, email: str, headline: str, by: User | None, now: datetime
+    candidate: Candidate, *, name: str, email: str, headline: str, by: Actor | None, now: datetime
 ) -> None:
     """Change a candidate's name, email address or headline. Raises ProfileError."""
     problems, address = candidate_problems(name, email, headline)
@@ -355,7 +355,7 @@ def add_skill(
     evidence: str = "",
     source: str,
     now: datetime,
-    by: User | None = None,
+    by: Actor | None = None,
 ) -> CandidateSkill:
     """Add a skill as given, unmatched (suggestions are confirmed separately). Raises ProfileError."""
     row = new_skill(candidate, SkillInput(given_name, level, evidence_type, evidence), source=source)
@@ -373,7 +373,7 @@ def add_education(
     original_text: str = "",
     source: str,
     now: datetime,
-    by: User | None = None,
+    by: Actor | None = None,
 ) -> CandidateEducation:
     """Add a qualification at an ISCED 2011 level (0-8). Raises ProfileError."""
     data = EducationInput(isced_level, field, institution, year, original_text)
@@ -395,7 +395,7 @@ def add_experience(
     industry: str | None = None,
     source: str,
     now: datetime,
-    by: User | None = None,
+    by: Actor | None = None,
 ) -> CandidateExperience:
     """Add a job (fte as a share of full time, above 0 and at most 1). Raises ProfileError."""
     data = ExperienceInput(role, start_date, employer, end_date, fte, responsibilities, occupation_uri, industry)
@@ -405,7 +405,7 @@ def add_experience(
 
 
 def add_language(
-    candidate: Candidate, *, language: str, fluency: str = "", source: str, now: datetime, by: User | None = None
+    candidate: Candidate, *, language: str, fluency: str = "", source: str, now: datetime, by: Actor | None = None
 ) -> CandidateLanguage:
     """Add a language and its fluency. Raises ProfileError."""
     row = new_language(candidate, LanguageInput(language, fluency), source=source)
@@ -422,7 +422,7 @@ def update_skill(
     evidence: str,
     source: str,
     now: datetime,
-    by: User | None = None,
+    by: Actor | None = None,
 ) -> None:
     """Change a skill; new words clear a confirmed match (it was confirmed for the old words). Raises ProfileError.
 
@@ -448,7 +448,7 @@ def update_education(
     original_text: str | None = None,
     source: str,
     now: datetime,
-    by: User | None = None,
+    by: Actor | None = None,
 ) -> None:
     """Change a qualification (the words as written are kept unless given). Raises ProfileError."""
     _check_source(source)
@@ -473,7 +473,7 @@ def update_experience(
     industry: str | None,
     source: str,
     now: datetime,
-    by: User | None = None,
+    by: Actor | None = None,
 ) -> None:
     """Change a job. Raises ProfileError."""
     _check_source(source)
@@ -485,7 +485,7 @@ def update_experience(
 
 
 def update_language(
-    row: CandidateLanguage, *, language: str, fluency: str, source: str, now: datetime, by: User | None = None
+    row: CandidateLanguage, *, language: str, fluency: str, source: str, now: datetime, by: Actor | None = None
 ) -> None:
     """Change a language. Raises ProfileError."""
     _check_source(source)
@@ -494,7 +494,7 @@ def update_language(
     touch(row.candidate, by=by, now=now)
 
 
-def delete_row(row: ProfileRow, *, now: datetime, by: User | None = None) -> None:
+def delete_row(row: ProfileRow, *, now: datetime, by: Actor | None = None) -> None:
     """Remove a skill, qualification, job or language from its candidate's profile."""
     candidate = row.candidate
     if isinstance(row, CandidateSkill):
@@ -611,7 +611,7 @@ def replace_imported_rows(candidate: Candidate, profile: ImportedProfile, *, sou
 # --- Matching skills to the vocabulary -------------------------------------------------------------
 
 
-def confirm_skill(row: CandidateSkill, skill_key: str, *, now: datetime, by: User | None = None) -> None:
+def confirm_skill(row: CandidateSkill, skill_key: str, *, now: datetime, by: Actor | None = None) -> None:
     """Match a skill to a vocabulary skill a person chose. Raises ProfileError for an unknown key, or one that
     another skill of the candidate already holds."""
     if not vocabulary.is_skill_key(skill_key):
@@ -626,7 +626,7 @@ def confirm_skill(row: CandidateSkill, skill_key: str, *, now: datetime, by: Use
     touch(row.candidate, by=by, now=now)
 
 
-def unmatch_skill(row: CandidateSkill, *, now: datetime, by: User | None = None) -> None:
+def unmatch_skill(row: CandidateSkill, *, now: datetime, by: Actor | None = None) -> None:
     """Undo a match: the skill is kept as given, without a vocabulary key."""
     if row.skill_key is not None:
         row.skill_key = None
@@ -636,14 +636,14 @@ def unmatch_skill(row: CandidateSkill, *, now: datetime, by: User | None = None)
 # --- Audit -------------------------------------------------------------------------------------------
 
 
-def touch(candidate: Candidate, *, by: User | None, now: datetime, action: str = "candidate.profile_updated") -> None:
+def touch(candidate: Candidate, *, by: Actor | None, now: datetime, action: str = "candidate.profile_updated") -> None:
     """Stamp the profile as changed and record who changed it (random ids only, no personal data)."""
     candidate.profile_updated_at = now
     db.session.flush()
     record(candidate, action, by=by, now=now)
 
 
-def record(candidate: Candidate, action: str, *, by: User | None, now: datetime) -> None:
+def record(candidate: Candidate, action: str, *, by: Actor | None, now: datetime) -> None:
     """Add an audit event about the candidate; without a staff user, the candidate is the actor."""
     agency = by.agency if by is not None else db.session.get_one(Agency, candidate.agency_id)
     audit.record(
