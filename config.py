@@ -78,6 +78,11 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SMTP_TIMEOUT": _int("SMTP_TIMEOUT", 15),
         "EMAIL_MAX_ATTEMPTS": _int("EMAIL_MAX_ATTEMPTS", 8),
         "EMAIL_LEASE_SECONDS": _int("EMAIL_LEASE_SECONDS", 300),
+        # Webhooks: loopback targets (tests only), per-attempt timeout, attempts before failing, worker lease.
+        "WEBHOOK_ALLOW_LOOPBACK": _bool("WEBHOOK_ALLOW_LOOPBACK", False),
+        "WEBHOOK_TIMEOUT": _int("WEBHOOK_TIMEOUT", 10),
+        "WEBHOOK_MAX_ATTEMPTS": _int("WEBHOOK_MAX_ATTEMPTS", 8),
+        "WEBHOOK_LEASE_SECONDS": _int("WEBHOOK_LEASE_SECONDS", 120),
         "PROXY_FIX_X_FOR": _int("PROXY_FIX_X_FOR", 0),
         "TASKS_IMMEDIATE": _bool("TASKS_IMMEDIATE", False),
         # Argon2id cost; the defaults are argon2-cffi's RFC 9106 low-memory profile.

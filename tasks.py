@@ -105,6 +105,28 @@ def sweep_outbox_task() -> int:
     return len(due)
 
 
+@huey.task()
+@_with_app_context
+def deliver_webhook_task(delivery_id: int) -> str | None:
+    """Post one webhook delivery (a no-op when it is not due or already taken)."""
+    from webhooks import deliver
+
+    outcome = deliver(delivery_id, now=utcnow())
+    return outcome.value if outcome else None
+
+
+@huey.periodic_task(crontab(minute="*"))
+@_with_app_context
+def sweep_webhooks_task() -> int:
+    """Every minute: rescue webhook deliveries whose task was lost and post what is due."""
+    from webhooks import sweep
+
+    due = sweep(utcnow())
+    for delivery_id in due:
+        deliver_webhook_task(delivery_id)
+    return len(due)
+
+
 @huey.periodic_task(crontab(minute="*"))
 @_with_app_context
 def finalise_attempts_task() -> int:

@@ -8,14 +8,42 @@ Every delivery is signed: HMAC-SHA256 with the endpoint's secret over "<timestam
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+import hashlib
+import hmac
+import http.client
+import ipaddress
+import json
+import logging
+import secrets
+import socket
+import ssl
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
 
-from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, Text
+from flask import current_app
+from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
-from accounts.models import Scope
-from database import Model, PublicIdMixin
+from accounts import audit
+from accounts.models import Scope, User
+from database import Model, PublicIdMixin, after_commit, db, independent_unit_of_work
+
+log = logging.getLogger(__name__)
+
+# Back-off after the n-th failed attempt, in seconds; the last value repeats (as for email).
+BACKOFF_SECONDS = (60, 300, 900, 3600, 3 * 3600, 6 * 3600)
+MAX_URL_LENGTH = 500
+MAX_DESCRIPTION_LENGTH = 120
+MAX_RESPONSE_BYTES = 64 * 1024
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+USER_AGENT = "Rapport-Webhooks/1"
+ID_HEADER = "Rapport-Webhook-Id"
+TIMESTAMP_HEADER = "Rapport-Webhook-Timestamp"
+SIGNATURE_HEADER = "Rapport-Webhook-Signature"
+EVENT_HEADER = "Rapport-Webhook-Event"
 
 # The events an endpoint can subscribe to.
 EVENT_TYPES: dict[str, str] = {
@@ -89,3 +117,451 @@ class WebhookDelivery(PublicIdMixin, Model):
     @classmethod
     def scope_criteria(cls, scope: Scope) -> list[ColumnElement[bool]]:
         return [cls.agency_id == scope.agency_id]
+
+
+class WebhookError(ValueError):
+    """An endpoint change was refused and nothing changed; ``problems`` maps field names to messages safe to show."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{name}: {message}" for name, message in problems.items()))
+        self.problems = problems
+
+
+# --- Endpoints ------------------------------------------------------------------------------------
+
+
+def _allow_loopback() -> bool:
+    return bool(current_app.config.get("WEBHOOK_ALLOW_LOOPBACK", False))
+
+
+def _address_allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_loopback: bool) -> bool:
+    """A public address, or a loopback one when the test setting allows it."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address.is_global and not address.is_multicast:
+        return True
+    return allow_loopback and address.is_loopback
+
+
+def check_url(url: str, *, allow_loopback: bool) -> str | None:
+    """Why a webhook URL is refused, in plain English; None when it is acceptable."""
+    if len(url) > MAX_URL_LENGTH:
+        return f"Use at most {MAX_URL_LENGTH} characters."
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "Enter a valid URL."
+    host = (parts.hostname or "").lower()
+    if not host or any(c.isspace() for c in url):
+        return "Enter a valid URL, such as https://ats.example.com/rapport-webhooks."
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        return "Leave user names and passwords out of the URL; deliveries are signed instead."
+    if port == 0:
+        return "Enter a valid port."
+    try:
+        literal: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    loopback_target = allow_loopback and (
+        host in LOOPBACK_NAMES or (literal is not None and _address_allowed(literal, allow_loopback=True))
+    )
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback_target):
+        return "Use an https:// address."
+    if literal is not None and not _address_allowed(literal, allow_loopback):
+        return "Use a public address, not a private, loopback or reserved one."
+    if literal is None and not allow_loopback and (host in LOOPBACK_NAMES or host.endswith(".localhost")):
+        return "Use a public address, not a private, loopback or reserved one."
+    return None
+
+
+def create_endpoint(
+    agency_id: int, *, url: str, events: list[str], description: str, by: User, now: datetime
+) -> WebhookEndpoint:
+    """Add an endpoint with a fresh signing secret to the open unit of work; raises WebhookError."""
+    url = url.strip()
+    description = " ".join(description.split())
+    problems: dict[str, str] = {}
+    url_problem = check_url(url, allow_loopback=_allow_loopback())
+    if url_problem:
+        problems["url"] = url_problem
+    unknown = [event for event in events if event not in EVENT_TYPES]
+    if not events:
+        problems["events"] = "Choose at least one event."
+    elif unknown:
+        problems["events"] = "Choose events from the list."
+    if len(description) > MAX_DESCRIPTION_LENGTH:
+        problems["description"] = f"Use at most {MAX_DESCRIPTION_LENGTH} characters."
+    if problems:
+        raise WebhookError(problems)
+    endpoint = WebhookEndpoint(
+        agency_id=agency_id,
+        url=url,
+        description=description,
+        events=sorted(set(events)),
+        secret=new_secret(),
+        created_at=now,
+    )
+    db.session.add(endpoint)
+    db.session.flush()
+    _audit("webhook.created", endpoint, by=by, now=now, details={"events": endpoint.events})
+    return endpoint
+
+
+def new_secret() -> str:
+    """A fresh signing secret."""
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def disable_endpoint(endpoint: WebhookEndpoint, *, by: User, now: datetime) -> None:
+    """Stop queuing events for the endpoint (deliveries already queued fail as "endpoint disabled")."""
+    if endpoint.disabled_at is None:
+        endpoint.disabled_at = now
+        _audit("webhook.disabled", endpoint, by=by, now=now)
+
+
+def enable_endpoint(endpoint: WebhookEndpoint, *, by: User, now: datetime) -> None:
+    """Queue events for the endpoint again."""
+    if endpoint.disabled_at is not None:
+        endpoint.disabled_at = None
+        _audit("webhook.enabled", endpoint, by=by, now=now)
+
+
+def rotate_secret(endpoint: WebhookEndpoint, *, by: User, now: datetime) -> str:
+    """Replace the signing secret and return the new one; every later attempt is signed with it."""
+    endpoint.secret = new_secret()
+    _audit("webhook.secret_rotated", endpoint, by=by, now=now)
+    return endpoint.secret
+
+
+def _audit(
+    action: str, endpoint: WebhookEndpoint, *, by: User, now: datetime, details: dict[str, Any] | None = None
+) -> None:
+    audit.record(
+        action,
+        now=now,
+        agency_public_id=by.agency.public_id,
+        actor_public_id=by.public_id,
+        object_type="webhook_endpoint",
+        object_public_id=endpoint.public_id,
+        details=details,
+    )
+
+
+# --- Events ---------------------------------------------------------------------------------------
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} cannot be sent in a webhook")
+
+
+def _event_body(event_id: str, event_type: str, data: dict[str, Any], now: datetime) -> str:
+    payload = {"id": event_id, "type": event_type, "created_at": now.isoformat(), "data": data}
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True, default=_json_default)
+
+
+def _queue(
+    endpoints: list[WebhookEndpoint], event_type: str, data: dict[str, Any], now: datetime
+) -> list[WebhookDelivery]:
+    if not endpoints:
+        return []
+    event_id = "evt_" + secrets.token_urlsafe(24)
+    body = _event_body(event_id, event_type, data, now)
+    deliveries = [
+        WebhookDelivery(
+            agency_id=endpoint.agency_id,
+            endpoint_id=endpoint.id,
+            event_type=event_type,
+            event_id=event_id,
+            body=body,
+            status=DeliveryStatus.QUEUED,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for endpoint in endpoints
+    ]
+    db.session.add_all(deliveries)
+    db.session.flush()
+    ids = [delivery.id for delivery in deliveries]
+    after_commit(lambda: _enqueue_deliveries(ids))
+    return deliveries
+
+
+def queue_event(agency_id: int, event_type: str, data: dict[str, Any], now: datetime) -> list[WebhookDelivery]:
+    """Add one delivery per active endpoint of the agency subscribed to the event, in the open unit of work.
+
+    The body is fixed now (every attempt sends the same bytes); delivery is enqueued after commit.
+    `data` holds public ids and times only. Raises ValueError for an unknown event type.
+    """
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown webhook event {event_type!r}")
+    endpoints = db.session.scalars(
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.agency_id == agency_id, WebhookEndpoint.disabled_at.is_(None))
+        .order_by(WebhookEndpoint.id)
+    ).all()
+    return _queue([e for e in endpoints if event_type in (e.events or [])], event_type, data, now)
+
+
+def send_test(endpoint: WebhookEndpoint, *, now: datetime) -> WebhookDelivery:
+    """Queue a `ping` event to this endpoint only, in the open unit of work; raises WebhookError if disabled."""
+    if not endpoint.is_active:
+        raise WebhookError({"endpoint": "Enable the endpoint before sending a test event."})
+    return _queue([endpoint], "ping", {"endpoint_id": endpoint.public_id}, now)[0]
+
+
+def _enqueue_deliveries(delivery_ids: list[int]) -> None:
+    from tasks import deliver_webhook_task
+
+    for delivery_id in delivery_ids:
+        try:
+            deliver_webhook_task(delivery_id)
+        except Exception:  # the queue is down: the periodic sweep will send it
+            log.warning("could not enqueue webhook delivery %s; the sweep will retry", delivery_id, exc_info=True)
+
+
+# --- Signatures -----------------------------------------------------------------------------------
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The signature header value: "v1=" and the hex HMAC-SHA256 of "<timestamp>." + body under the secret."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"v1={digest}"
+
+
+def verify(secret: str, headers: Mapping[str, str], body: bytes, now: int, tolerance: int = 300) -> bool:
+    """For receivers: True when the body is signed with the secret and its timestamp is within ±tolerance s.
+
+    The signature header may hold several space-separated "v1=..." values (any one may match).
+    """
+    lowered = {name.lower(): value for name, value in headers.items()}
+    try:
+        timestamp = int(lowered.get(TIMESTAMP_HEADER.lower(), ""))
+    except ValueError:
+        return False
+    if abs(now - timestamp) > tolerance:
+        return False
+    expected = sign(secret, timestamp, body)
+    offered = lowered.get(SIGNATURE_HEADER.lower(), "").split()
+    matched = False
+    for value in offered:
+        matched |= hmac.compare_digest(value.encode(), expected.encode())
+    return matched
+
+
+# --- Delivery -------------------------------------------------------------------------------------
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the address that was checked, whatever DNS says by now."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """TLS to the checked address; the certificate is still checked against the host name."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        self._tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self._tls)
+        self._address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+
+
+class _Refused(Exception):
+    """The target may not be contacted at all: fail the delivery at once."""
+
+
+class _Failed(Exception):
+    """This attempt failed; a later one may succeed."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+def resolve_public(host: str, port: int, *, allow_loopback: bool) -> str:
+    """The address to connect to; raises _Refused when any address the name resolves to is not public."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise _Failed("could not resolve the host") from None
+    addresses = [str(info[4][0]) for info in infos]
+    if not addresses:
+        raise _Failed("could not resolve the host")
+    for address in addresses:
+        if not _address_allowed(ipaddress.ip_address(address.split("%", 1)[0]), allow_loopback):
+            raise _Refused("target address is not public")
+    return addresses[0]
+
+
+def post(url: str, headers: dict[str, str], body: bytes, *, timeout: float, allow_loopback: bool) -> int:
+    """POST once to a checked, pinned address without following redirects; the 2xx status code.
+
+    Raises _Refused (never worth retrying) or _Failed (with the status code when there was one).
+    """
+    problem = check_url(url, allow_loopback=allow_loopback)
+    if problem:
+        raise _Refused("target address is not public" if "address" in problem else "target URL is not allowed")
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    https = parts.scheme == "https"
+    port = parts.port or (443 if https else 80)
+    address = resolve_public(host, port, allow_loopback=allow_loopback)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    connection_class = _PinnedHTTPSConnection if https else _PinnedHTTPConnection
+    connection = connection_class(host, port, address, timeout)
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read(MAX_RESPONSE_BYTES)  # drained a little, never stored
+        status = response.status
+    except TimeoutError:
+        raise _Failed("timed out") from None
+    except ssl.SSLError as exc:
+        raise _Failed(f"TLS failed ({type(exc).__name__})") from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise _Failed(f"connection failed ({type(exc).__name__})") from None
+    finally:
+        connection.close()
+    if 200 <= status < 300:
+        return status
+    if 300 <= status < 400:
+        raise _Failed(f"redirect not followed (HTTP {status})", status)
+    raise _Failed(f"HTTP {status}", status)
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait after the given number of failed attempts."""
+    return timedelta(seconds=BACKOFF_SECONDS[min(attempts, len(BACKOFF_SECONDS)) - 1])
+
+
+def claim_delivery(delivery_id: int, now: datetime) -> bool:
+    """Mark a due row as sending under a lease; False when another worker has it or it is not due."""
+    lease = timedelta(seconds=current_app.config.get("WEBHOOK_LEASE_SECONDS", 120))
+    with independent_unit_of_work() as session:
+        result = session.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.id == delivery_id,
+                WebhookDelivery.status == DeliveryStatus.QUEUED,
+                WebhookDelivery.next_attempt_at <= now,
+            )
+            .values(status=DeliveryStatus.SENDING, attempts=WebhookDelivery.attempts + 1, lease_expires_at=now + lease)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def deliver(delivery_id: int, now: datetime) -> DeliveryStatus | None:
+    """Post one due delivery, signed for this attempt, and record the outcome; None when nothing was done.
+
+    2xx is delivered. Any other answer (a 3xx, which is never followed, or a 4xx: receivers are often
+    misconfigured for a while) and timeouts or connection errors are retried with back-off until
+    WEBHOOK_MAX_ATTEMPTS, then failed. A target that is not public (checked on the resolved address,
+    which is the one connected to) or a disabled endpoint fails at once.
+    """
+    if not claim_delivery(delivery_id, now):
+        return None
+    config = current_app.config
+    with independent_unit_of_work() as session:
+        delivery = session.get_one(WebhookDelivery, delivery_id)
+        endpoint = session.get_one(WebhookEndpoint, delivery.endpoint_id)
+        attempts, body, event_id, event_type = delivery.attempts, delivery.body, delivery.event_id, delivery.event_type
+        public_id, url, secret, active = delivery.public_id, endpoint.url, endpoint.secret, endpoint.is_active
+    max_attempts = int(config.get("WEBHOOK_MAX_ATTEMPTS", 8))
+    outcome: DeliveryStatus
+    error: str | None = None
+    status_code: int | None = None
+    if not active:
+        outcome, error = DeliveryStatus.FAILED, "endpoint disabled"
+    else:
+        payload = body.encode()
+        timestamp = int(now.timestamp())
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            ID_HEADER: event_id,
+            TIMESTAMP_HEADER: str(timestamp),
+            SIGNATURE_HEADER: sign(secret, timestamp, payload),
+            EVENT_HEADER: event_type,
+        }
+        try:
+            status_code = post(
+                url,
+                headers,
+                payload,
+                timeout=float(config.get("WEBHOOK_TIMEOUT", 10)),
+                allow_loopback=bool(config.get("WEBHOOK_ALLOW_LOOPBACK", False)),
+            )
+            outcome = DeliveryStatus.DELIVERED
+        except _Refused as exc:
+            outcome, error = DeliveryStatus.FAILED, str(exc)
+        except _Failed as exc:
+            error, status_code = str(exc), exc.status_code
+            outcome = DeliveryStatus.FAILED if attempts >= max_attempts else DeliveryStatus.QUEUED
+    with independent_unit_of_work() as session:
+        values: dict[str, Any] = {
+            "status": outcome,
+            "lease_expires_at": None,
+            "last_error": error[:255] if error else None,
+            "last_status_code": status_code,
+        }
+        if outcome is DeliveryStatus.DELIVERED:
+            values["delivered_at"] = now
+        elif outcome is DeliveryStatus.QUEUED:
+            values["next_attempt_at"] = now + backoff(attempts)
+        # Only this claim's outcome: a worker that outlived its lease must not overwrite a newer attempt.
+        session.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.id == delivery_id,
+                WebhookDelivery.status == DeliveryStatus.SENDING,
+                WebhookDelivery.attempts == attempts,
+            )
+            .values(**values)
+        )
+    log.info("webhook delivery %s: %s after %d attempt(s)", public_id, outcome.value, attempts)
+    return outcome
+
+
+def sweep(now: datetime, limit: int = 500) -> list[int]:
+    """Release deliveries whose lease ran out (their task was lost) and return the ids of those due now."""
+    with independent_unit_of_work() as session:
+        session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.status == DeliveryStatus.SENDING, WebhookDelivery.lease_expires_at < now)
+            .values(status=DeliveryStatus.QUEUED, lease_expires_at=None, next_attempt_at=now)
+        )
+        due = session.scalars(
+            select(WebhookDelivery.id)
+            .where(WebhookDelivery.status == DeliveryStatus.QUEUED, WebhookDelivery.next_attempt_at <= now)
+            .order_by(WebhookDelivery.next_attempt_at)
+            .limit(limit)
+        ).all()
+    return list(due)
+
+
+def retry_delivery(delivery: WebhookDelivery, now: datetime) -> None:
+    """Put a failed delivery back in the queue (an admin's decision), in the open unit of work.
+
+    The body, and so the event id, stay the same. Raises ValueError unless the delivery failed.
+    """
+    if delivery.status is not DeliveryStatus.FAILED:
+        raise ValueError("only a failed delivery can be retried")
+    delivery.status = DeliveryStatus.QUEUED
+    delivery.next_attempt_at = now
+    delivery.attempts = 0
+    delivery.last_error = None
+    delivery_id = delivery.id
+    after_commit(lambda: _enqueue_deliveries([delivery_id]))
