@@ -96,20 +96,25 @@ def current_key() -> ApiKey:
 
 def get_owned(model: type[T], public_id: str) -> T:
     """The key's agency's object with that public id; 404 (and an audit event) for anything else."""
-    key = current_key()
-    found = db.session.scalar(scoped_select(model, key.as_scope()).where(model.public_id == public_id))
+    found = db.session.scalar(scoped_select(model, current_key().as_scope()).where(model.public_id == public_id))
     if found is None:
-        audit.record_now(
-            "access.denied.scope",
-            now=utcnow(),
-            agency_public_id=key.agency.public_id,
-            actor_public_id=key.public_id,
-            object_type=getattr(model, "__tablename__", None),
-            object_public_id=public_id[:64],
-        )
-        noun = str(getattr(model, "__tablename__", "resource")).replace("_", " ")
-        raise ApiError(404, f"No such {noun} in this agency (the id is wrong, or it belongs to another agency).")
+        raise not_found(model, public_id)
     return found
+
+
+def not_found(model: type, public_id: str) -> ApiError:
+    """Audit a denied lookup and return the 404 problem to raise (the id is not echoed back)."""
+    key = current_key()
+    audit.record_now(
+        "access.denied.scope",
+        now=utcnow(),
+        agency_public_id=key.agency.public_id,
+        actor_public_id=key.public_id,
+        object_type=getattr(model, "__tablename__", None),
+        object_public_id=public_id[:64],
+    )
+    noun = str(getattr(model, "__tablename__", "resource")).replace("_", " ")
+    return ApiError(404, f"No such {noun} in this agency (the id is wrong, or it belongs to another agency).")
 
 
 def json_body(schema: str) -> dict[str, Any]:
