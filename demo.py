@@ -116,6 +116,10 @@ def seed_demo(now: datetime) -> list[str]:
                 share = _demo_reports(agency, now)
             if share:
                 lines_after.append(f"  Share link (Nia Campbell's report, no sign-in): {share}")
+            with unit_of_work():
+                key = _demo_integrations(agency, now)
+            if key:
+                lines_after.append(f"  API key ({spec.name}, read and write; demo only): {key}")
             if link:
                 candidate_line = f"  Candidate link (Alex Morgan, not started): {link}"
         for demo_user in spec.users:
@@ -735,3 +739,34 @@ def _demo_reports(agency: Agency, now: datetime) -> str | None:
         return reports.share_url(live[0])
     _, url = reports.create_share_link(nia, days=14, by=recruiter, now=now)
     return url
+
+
+DEMO_API_KEY = "rpk_northbridge1_demo-key-for-the-rapport-api-on-a-demo-only"
+DEMO_WEBHOOK_URL = "https://ats.example.com/hooks/rapport"
+
+
+def _demo_integrations(agency: Agency, now: datetime) -> str | None:
+    """An API key with a known value (printed, so the API can be tried at once) and a webhook endpoint, left
+    disabled because the demo's ATS does not exist; once each. Returns the key when it is still active."""
+    from api.keys import create_key, find_key
+    from api.models import ApiKey
+    from webhooks import WebhookEndpoint, create_endpoint, disable_endpoint
+
+    admin = db.session.scalar(select(User).where(User.agency_id == agency.id, User.role == Role.ADMIN))
+    if admin is None:
+        return None
+    prefix = DEMO_API_KEY.split("_")[1]
+    if db.session.scalar(select(ApiKey.id).where(ApiKey.prefix == prefix)) is None:
+        create_key(agency.id, name="Demo ATS", scope="write", by=admin, now=now, plaintext=DEMO_API_KEY)
+    if db.session.scalar(select(WebhookEndpoint.id).where(WebhookEndpoint.agency_id == agency.id)) is None:
+        endpoint = create_endpoint(
+            agency.id,
+            url=DEMO_WEBHOOK_URL,
+            events=["invitation.started", "attempt.submitted", "result.released"],
+            description="Demo ATS (disabled: it does not exist)",
+            by=admin,
+            now=now,
+        )
+        disable_endpoint(endpoint, by=admin, now=now)
+    db.session.flush()
+    return DEMO_API_KEY if find_key(DEMO_API_KEY) is not None else None

@@ -39,8 +39,13 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_key(agency_id: int, *, name: str, scope: str, by: User, now: datetime) -> NewKey:
-    """A new key for the agency, inside the caller's unit of work; the plaintext is returned once."""
+def create_key(
+    agency_id: int, *, name: str, scope: str, by: User, now: datetime, plaintext: str | None = None
+) -> NewKey:
+    """A new key for the agency, inside the caller's unit of work; the plaintext is returned once.
+
+    `plaintext` is for the demo seed only, whose key is printed at every start; keys are otherwise random.
+    """
     problems: dict[str, str] = {}
     name = " ".join(name.split())
     if not name:
@@ -49,10 +54,12 @@ def create_key(agency_id: int, *, name: str, scope: str, by: User, now: datetime
         problems["name"] = f"Use at most {NAME_MAX} characters."
     if scope not in {s.value for s in ApiScope}:
         problems["scope"] = "Choose read only, or read and write."
+    given = KEY_PATTERN.fullmatch(plaintext) if plaintext is not None else None
+    if plaintext is not None and given is None:
+        problems["key"] = "A given key must look like rpk_<12 letters or digits>_<43 characters>."
     if problems:
         raise ApiKeyError(problems)
-    prefix = secrets.token_hex(6)
-    secret = secrets.token_urlsafe(32)
+    prefix, secret = given.groups() if given else (secrets.token_hex(6), secrets.token_urlsafe(32))
     key = ApiKey(
         agency_id=agency_id,
         name=name,

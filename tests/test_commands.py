@@ -9,9 +9,12 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from accounts.models import Agency, AuditEvent, Client, Role, User
+from api.models import ApiKey
 from database import db
+from demo import DEMO_API_KEY
 from mailer import EmailMessage, EmailStatus
 from tests.conftest import BASE_URL, post, sign_in
+from webhooks import WebhookEndpoint
 
 NEW_PASSWORD = "violet-otter-lantern"
 
@@ -107,6 +110,11 @@ def test_seed_demo_is_idempotent_and_its_admin_can_sign_in(app, ctx):
     assert second.exit_code == 0, second.output
     assert {model: count(model) for model in counts} == counts
     sign_in(app.test_client(), app, "admin@northbridge.example", "amber-kite-harbour")
+    # The printed demo API key answers the API; the key and the (disabled) webhook endpoint are made once.
+    assert DEMO_API_KEY in second.output
+    assert (count(ApiKey), count(WebhookEndpoint)) == (1, 1)
+    listed = app.test_client().get("/api/v1/positions", headers={"Authorization": f"Bearer {DEMO_API_KEY}"})
+    assert listed.status_code == 200 and listed.json["data"]
 
 
 @pytest.mark.parametrize("bad_name", ["   ", "N" * 121])
