@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import Blueprint, current_app, g, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response
 
 from accounts import audit, throttle
@@ -24,6 +26,7 @@ from api.problems import DEFAULT_DETAILS, ApiError, from_error, problem_response
 from database import db, independent_unit_of_work, utcnow
 from extensions import csrf
 
+log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T", bound=TenantOwned)
 
@@ -155,6 +158,14 @@ def _record_use(response: Response) -> Response:
     now = utcnow()
     rule = request.url_rule.rule if request.url_rule else request.path
     object_id = next(iter((request.view_args or {}).values()), None)
+    try:
+        _write_use(key, response, now, rule, object_id)
+    except OperationalError:  # the database went away after the answer was made: say so, keep the answer
+        log.warning("could not audit an API request to %s", rule)
+    return response
+
+
+def _write_use(key: ApiKey, response: Response, now: datetime, rule: str, object_id: Any) -> None:
     with independent_unit_of_work() as session:
         throttle.count_hit(key_limit(), key.prefix, now, session=session)
         audit.record_now(
@@ -171,7 +182,6 @@ def _record_use(response: Response) -> Response:
         stored = session.get(ApiKey, key.id)
         if stored is not None and (stored.last_used_at is None or now - stored.last_used_at > timedelta(minutes=1)):
             stored.last_used_at = now
-    return response
 
 
 def api_problem_for(status: int, detail: str | None = None, headers: dict[str, str] | None = None) -> Response:
