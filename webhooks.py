@@ -19,7 +19,7 @@ import socket
 import ssl
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -30,6 +30,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from accounts import audit
 from accounts.models import Scope, User
 from database import Model, PublicIdMixin, after_commit, db, independent_unit_of_work
+
+if TYPE_CHECKING:
+    from assessments.models import Attempt, Invitation
+    from reports.models import Report
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +156,7 @@ def check_url(url: str, *, allow_loopback: bool) -> str | None:
         port = parts.port
     except ValueError:
         return "Enter a valid URL."
-    host = (parts.hostname or "").lower()
+    host = (parts.hostname or "").lower().rstrip(".")
     if not host or any(c.isspace() for c in url):
         return "Enter a valid URL, such as https://ats.example.com/rapport-webhooks."
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
@@ -306,6 +310,46 @@ def queue_event(agency_id: int, event_type: str, data: dict[str, Any], now: date
     return _queue([e for e in endpoints if event_type in (e.events or [])], event_type, data, now)
 
 
+def _invitation_ids(invitation: Invitation) -> dict[str, Any]:
+    return {
+        "invitation_id": invitation.public_id,
+        "candidate_id": invitation.candidate.public_id,
+        "assessment_id": invitation.assessment.public_id,
+    }
+
+
+def queue_attempt_started(attempt: Attempt, now: datetime) -> list[WebhookDelivery]:
+    """Queue `invitation.started` for a new attempt, in the open unit of work (public ids and times only)."""
+    data = {**_invitation_ids(attempt.invitation), "started_at": attempt.started_at}
+    return queue_event(attempt.agency_id, "invitation.started", data, now)
+
+
+def queue_attempt_submitted(attempt: Attempt, now: datetime) -> list[WebhookDelivery]:
+    """Queue `attempt.submitted` for an attempt just submitted, in the open unit of work."""
+    data = {
+        **_invitation_ids(attempt.invitation),
+        "submitted_at": attempt.submitted_at,
+        "finalised_by": attempt.finalised_by,
+    }
+    return queue_event(attempt.agency_id, "attempt.submitted", data, now)
+
+
+def queue_result_released(report: Report, invitation: Invitation, now: datetime) -> list[WebhookDelivery]:
+    """Queue `result.released` with the API links a receiver fetches the details from, in the open unit of work."""
+    from positions.models import Position
+
+    base = current_app.config["BASE_URL"].rstrip("/")
+    data = {
+        "result_id": report.public_id,
+        **_invitation_ids(invitation),
+        "position_id": db.session.get_one(Position, report.position_id).public_id,
+        "released_at": report.released_at,
+        "result_url": f"{base}/api/v1/results/{report.public_id}",
+        "report_url": f"{base}/api/v1/results/{report.public_id}/report.pdf",
+    }
+    return queue_event(report.agency_id, "result.released", data, now)
+
+
 def send_test(endpoint: WebhookEndpoint, *, now: datetime) -> WebhookDelivery:
     """Queue a `ping` event to this endpoint only, in the open unit of work; raises WebhookError if disabled."""
     if not endpoint.is_active:
@@ -379,11 +423,11 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
 
 
-class _Refused(Exception):
+class TargetRefused(Exception):
     """The target may not be contacted at all: fail the delivery at once."""
 
 
-class _Failed(Exception):
+class AttemptFailed(Exception):
     """This attempt failed; a later one may succeed."""
 
     def __init__(self, message: str, status_code: int | None = None) -> None:
@@ -391,29 +435,44 @@ class _Failed(Exception):
         self.status_code = status_code
 
 
+def _url_refusal(url: str, *, allow_loopback: bool) -> str:
+    """The short reason a stored URL may not be posted to (an endpoint made before a setting changed)."""
+    host = (urlsplit(url).hostname or "").rstrip(".")
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        if host.lower() in LOOPBACK_NAMES or host.lower().endswith(".localhost"):
+            return "target address is not public"
+        return "target URL is not allowed (https only)"
+    return (
+        "target URL is not allowed (https only)"
+        if _address_allowed(literal, allow_loopback)
+        else ("target address is not public")
+    )
+
+
 def resolve_public(host: str, port: int, *, allow_loopback: bool) -> str:
-    """The address to connect to; raises _Refused when any address the name resolves to is not public."""
+    """The address to connect to; raises TargetRefused when any address the name resolves to is not public."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        raise _Failed("could not resolve the host") from None
+        raise AttemptFailed("could not resolve the host") from None
     addresses = [str(info[4][0]) for info in infos]
     if not addresses:
-        raise _Failed("could not resolve the host")
+        raise AttemptFailed("could not resolve the host")
     for address in addresses:
         if not _address_allowed(ipaddress.ip_address(address.split("%", 1)[0]), allow_loopback):
-            raise _Refused("target address is not public")
+            raise TargetRefused("target address is not public")
     return addresses[0]
 
 
 def post(url: str, headers: dict[str, str], body: bytes, *, timeout: float, allow_loopback: bool) -> int:
     """POST once to a checked, pinned address without following redirects; the 2xx status code.
 
-    Raises _Refused (never worth retrying) or _Failed (with the status code when there was one).
+    Raises TargetRefused (never worth retrying) or AttemptFailed (with the status code when there was one).
     """
-    problem = check_url(url, allow_loopback=allow_loopback)
-    if problem:
-        raise _Refused("target address is not public" if "address" in problem else "target URL is not allowed")
+    if check_url(url, allow_loopback=allow_loopback):
+        raise TargetRefused(_url_refusal(url, allow_loopback=allow_loopback))
     parts = urlsplit(url)
     host = parts.hostname or ""
     https = parts.scheme == "https"
@@ -428,18 +487,18 @@ def post(url: str, headers: dict[str, str], body: bytes, *, timeout: float, allo
         response.read(MAX_RESPONSE_BYTES)  # drained a little, never stored
         status = response.status
     except TimeoutError:
-        raise _Failed("timed out") from None
+        raise AttemptFailed("timed out") from None
     except ssl.SSLError as exc:
-        raise _Failed(f"TLS failed ({type(exc).__name__})") from None
+        raise AttemptFailed(f"TLS failed ({type(exc).__name__})") from None
     except (OSError, http.client.HTTPException) as exc:
-        raise _Failed(f"connection failed ({type(exc).__name__})") from None
+        raise AttemptFailed(f"connection failed ({type(exc).__name__})") from None
     finally:
         connection.close()
     if 200 <= status < 300:
         return status
     if 300 <= status < 400:
-        raise _Failed(f"redirect not followed (HTTP {status})", status)
-    raise _Failed(f"HTTP {status}", status)
+        raise AttemptFailed(f"redirect not followed (HTTP {status})", status)
+    raise AttemptFailed(f"HTTP {status}", status)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -505,9 +564,9 @@ def deliver(delivery_id: int, now: datetime) -> DeliveryStatus | None:
                 allow_loopback=bool(config.get("WEBHOOK_ALLOW_LOOPBACK", False)),
             )
             outcome = DeliveryStatus.DELIVERED
-        except _Refused as exc:
+        except TargetRefused as exc:
             outcome, error = DeliveryStatus.FAILED, str(exc)
-        except _Failed as exc:
+        except AttemptFailed as exc:
             error, status_code = str(exc), exc.status_code
             outcome = DeliveryStatus.FAILED if attempts >= max_attempts else DeliveryStatus.QUEUED
     with independent_unit_of_work() as session:

@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 
+import webhooks
 from accounts import tokens
 from assessments import scoring_adapter
 from assessments.models import (
@@ -164,6 +165,7 @@ def start_attempt(invitation: Invitation, now: datetime) -> Attempt:
         if invitation.attempt is None:
             raise
         return invitation.attempt
+    webhooks.queue_attempt_started(attempt, now)
     return attempt
 
 
@@ -281,6 +283,7 @@ def submit(attempt: Attempt, now: datetime, *, by: str = "candidate") -> bool:
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
     score(attempt, now)
+    webhooks.queue_attempt_submitted(attempt, now)
     return True
 
 

@@ -15,6 +15,7 @@ from typing import Final
 from flask import current_app
 from sqlalchemy import select
 
+import webhooks
 from accounts import audit, tokens
 from accounts.models import Agency, Client, Role, Scope, User
 from assessments.models import Assessment, Invitation
@@ -170,6 +171,7 @@ def release(report: Report, *, by: User, now: datetime, render: bool = True) -> 
     report.updated_at = now
     _audit("report.released", report, by=by, now=now)
     _notify_client(report, invitation, now)
+    webhooks.queue_result_released(report, invitation, now)
     if render:
         jobs.request_render(ReportKind.DOSSIER, report=report, by=by, now=now)
 
