@@ -61,8 +61,9 @@ def configure_blueprints(app: Flask) -> None:
     from accounts.admin_views import bp as admin_bp
     from accounts.views import bp as accounts_bp
     from analytics.fairness_views import bp as fairness_bp
-    from api.views import bp as api_bp
     from analytics.views import bp as analytics_bp
+    from api.admin_views import bp as api_admin_bp
+    from api.views import bp as api_bp
     from assessments.take_views import bp as take_bp
     from assessments.views import bp as assessments_bp
     from candidates.views import bp as candidates_bp
@@ -85,6 +86,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(reports_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(api_admin_bp)
 
 
 def configure_access_default_deny(app: Flask) -> None:
