@@ -166,6 +166,13 @@ def test_a_redirect_is_not_followed_and_a_lost_task_is_rescued_by_the_sweep(app,
     assert redirected.status is DeliveryStatus.QUEUED and redirected.last_status_code == 302
     assert redirected.last_error == "redirect not followed (HTTP 302)"
 
+    # https is spoken to the pinned address: a plain-HTTP listener fails the TLS handshake, nothing is posted.
+    add_endpoint(app, tenant_a, f"https://127.0.0.1:{receiver.port}/tls", events=["result.released"])
+    _, tls_id = queue(app, tenant_a, "result.released")  # the first endpoint takes every event
+    assert row(app, tls_id).status is DeliveryStatus.QUEUED
+    assert row(app, tls_id).last_error.startswith("TLS failed")
+    assert "/tls" not in [r.path for r in receiver.requests]
+
     now = utcnow()
     with app.app_context(), unit_of_work():
         lost, held = (
