@@ -28,7 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
 from accounts import audit
-from accounts.models import Scope, User
+from accounts.models import Agency, Scope, User
 from database import Model, PublicIdMixin, after_commit, db, independent_unit_of_work
 
 if TYPE_CHECKING:
@@ -243,7 +243,7 @@ def _audit(
     audit.record(
         action,
         now=now,
-        agency_public_id=by.agency.public_id,
+        agency_public_id=db.session.get_one(Agency, endpoint.agency_id).public_id,
         actor_public_id=by.public_id,
         object_type="webhook_endpoint",
         object_public_id=endpoint.public_id,
