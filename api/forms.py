@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectChoice, SelectMultipleField, StringField, URLField
+from wtforms import RadioField, SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from accounts.forms import strip
@@ -33,11 +33,12 @@ class ApiKeyForm(FlaskForm):
 
 
 class WebhookEndpointForm(FlaskForm):
-    url = URLField(
+    url = StringField(
         "Address (URL)",
         filters=[strip],
         validators=[DataRequired("Enter the address that receives the events."), Length(max=500)],
         description="It must start with https://, for example https://ats.example.com/rapport/events.",
+        render_kw={"inputmode": "url", "spellcheck": "false"},
     )
     description = StringField(
         "Description (optional)",
