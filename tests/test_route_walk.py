@@ -1,25 +1,30 @@
-"""Walk every route in app.url_map as each kind of actor, with users of two agencies, and as the client
-users of two clients of one agency.
+"""Walk every route in app.url_map as each kind of actor, with users of two agencies, with API keys of two
+agencies, and as the client users of two clients of one agency.
 
 Fails for a route without a declared access policy, for a route that answers a protected request
 from the wrong actor, and for any response that shows the other agency's (or the other client's) objects.
-Later issues add actor kinds (candidates, API keys) to ACTORS and fixtures to `world`.
+The API (/api/v1) is walked with agency A's read and write keys against agency B's ids: 404 problems for B's
+objects, 403 for a write endpoint with the read key, and 401 for every cookie actor (a cookie never
+authenticates the API). Later issues add actor kinds to ACTORS and fixtures to `world`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets as random_bytes
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from accounts.access import AccessPolicy, policy_of
 from accounts.models import Agency, AuditEvent, Client, Role, User
+from api import base as api_base
+from api.keys import find_key
+from api.models import ApiKey
 from assessments.models import Assessment, AssessmentItem, Invitation, InviteBatch
 from candidates.models import Candidate, CandidateEducation, CandidateExperience, CandidateSkill
 from database import db, unit_of_work, utcnow
@@ -27,10 +32,14 @@ from mailer import EmailMessage
 from positions.models import Position, PositionSkill, SkillTransfer
 from reports.models import JobStatus, Report, ReportBatch, ReportFile, ReportJob, ReportKind, ShareLink
 from scenarios.models import Competency, Scenario, ScenarioVersion
+from tests.api.helpers import make_key
 from tests.conftest import Tenant, build_tenant, sign_in
 from tests.reports.test_views import Sitting, add_client, add_report, add_sitting
+from webhooks import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
-ACTORS = ("anonymous", "client_user", "candidate", "recruiter", "admin")
+ACTORS = ("anonymous", "client_user", "candidate", "recruiter", "admin", "api_read", "api_write")
+API_ACTORS = {"api_read": "read", "api_write": "write"}  # agency A's keys and their scope
+PROBLEM = "application/problem+json"
 OWNED = (
     User,
     Client,
@@ -47,6 +56,9 @@ OWNED = (
     ReportJob,
     ReportBatch,
     ShareLink,
+    ApiKey,
+    WebhookEndpoint,
+    WebhookDelivery,
 )
 ACTOR_ROLES = {"client_user": Role.CLIENT, "recruiter": Role.RECRUITER, "admin": Role.ADMIN}
 SKIP_METHODS = {"HEAD", "OPTIONS"}
@@ -88,6 +100,8 @@ class World:
     a2: ClientParty  # agency A's second client
     batches: dict[str, str] = field(default_factory=dict)  # agency public id -> its batch
     parties: dict[str, ClientParty] = field(default_factory=dict)  # agency public id -> its first client's party
+    integrations: dict[str, Integrations] = field(default_factory=dict)  # agency public id -> key, webhook, delivery
+    keys: dict[str, str] = field(default_factory=dict)  # scope -> a key of agency A made for the walk
 
     def owned_by(self, tenant: Tenant, model: type | None) -> str | None:
         party = self.parties[tenant.agency_id]
@@ -107,7 +121,20 @@ class World:
             ReportJob: party.job,
             ReportBatch: party.batch,
             ShareLink: party.link,
+            ApiKey: self.integrations[tenant.agency_id].key,
+            WebhookEndpoint: self.integrations[tenant.agency_id].endpoint,
+            WebhookDelivery: self.integrations[tenant.agency_id].delivery,
         }.get(model)  # type: ignore[arg-type]
+
+
+@dataclass
+class Integrations:
+    """An agency's API key (its plaintext too), a webhook endpoint and one failed delivery to it."""
+
+    key: str
+    plaintext: str
+    endpoint: str
+    delivery: str
 
 
 @pytest.fixture
@@ -119,7 +146,56 @@ def world(app: Flask) -> World:
         world.batches[tenant.agency_id] = add_batch(app, tenant)
         world.parties[tenant.agency_id] = add_party(app, tenant, tenant.client_id, tenant.client_user, name)
         tenant.secrets += world.parties[tenant.agency_id].secrets
+        world.integrations[tenant.agency_id] = add_integrations(app, tenant)
     return world
+
+
+def add_integrations(app: Flask, tenant: Tenant) -> Integrations:
+    """A key, a webhook endpoint and a failed delivery of the agency, made directly (build_tenant makes none)."""
+    plaintext = make_key(app, tenant, "write", name=f"ATS of {tenant.agency_name}")
+    now = utcnow()
+    with app.app_context(), unit_of_work():
+        key = find_key(plaintext)
+        assert key is not None
+        host = tenant.agency_name.lower().replace(" ", "-")
+        endpoint = WebhookEndpoint(
+            agency_id=key.agency_id,
+            url=f"https://ats.{host}.example/hooks/{random_bytes.token_hex(4)}",
+            description=f"Hooks of {tenant.agency_name}",
+            events=["result.released"],
+            secret=f"whsec_{random_bytes.token_urlsafe(24)}",
+            created_at=now,
+        )
+        body_token = random_bytes.token_hex(8)
+        delivery = WebhookDelivery(
+            agency_id=key.agency_id,
+            endpoint=endpoint,
+            event_type="result.released",
+            event_id=f"evt_{random_bytes.token_hex(8)}",
+            body='{"data": {"token": "' + body_token + '"}}',
+            status=DeliveryStatus.FAILED,
+            attempts=8,
+            next_attempt_at=now,
+            last_error="Connection refused",
+            created_at=now,
+        )
+        db.session.add_all([endpoint, delivery])
+        db.session.flush()
+        found = Integrations(key.public_id, plaintext, endpoint.public_id, delivery.public_id)
+        tenant.secrets += [
+            found.key,
+            plaintext,
+            key.prefix,
+            key.name,
+            found.endpoint,
+            endpoint.url,
+            endpoint.secret,
+            endpoint.description,
+            found.delivery,
+            delivery.event_id,
+            body_token,
+        ]
+    return found
 
 
 def add_party(app: Flask, tenant: Tenant, client_id: str, user: dict[str, str], name: str) -> ClientParty:
@@ -211,6 +287,7 @@ def add_batch(app: Flask, tenant: Tenant) -> str:
 
 
 def client_for(world: World, actor: str) -> Any:
+    """A test client signed in as the actor (API actors carry no cookie: their key goes in api_headers)."""
     client = world.app.test_client()
     if actor in ("recruiter", "admin", "client_user"):
         sign_in(client, world.app, getattr(world.a, actor)["email"])
@@ -219,6 +296,24 @@ def client_for(world: World, actor: str) -> Any:
         with client.session_transaction() as sess:
             sess["candidate"] = {"i": world.a.invitation_id, "v": 1}
     return client
+
+
+def api_headers(world: World, actor: str) -> dict[str, str]:
+    """Agency A's key of the actor's scope in the Authorization header; nothing for cookie actors."""
+    scope = API_ACTORS.get(actor)
+    if scope is None:
+        return {}
+    key = world.keys.get(scope)
+    if key is None:
+        key = world.keys[scope] = make_key(world.app, world.a, scope, name=f"Walk {scope}")
+    return {"Authorization": f"Bearer {key}"}
+
+
+def send(client: Any, url: str, method: str, policy: AccessPolicy, headers: dict[str, str]) -> Any:
+    """One request of the walk: an empty JSON object to an API POST or PATCH, an empty form elsewhere."""
+    if policy.api is not None and method in ("POST", "PATCH", "PUT"):
+        return client.open(url, method=method, json={}, headers=headers)
+    return client.open(url, method=method, data={}, headers=headers)
 
 
 def routes(app: Flask) -> list[tuple[str, str, AccessPolicy | None, list[str]]]:
@@ -271,9 +366,41 @@ def snapshot(app: Flask, tenant: Tenant) -> list[Any]:
                 (Scenario, (Scenario.public_id, Scenario.code)),
                 (Position, (Position.public_id, Position.title, Position.responsibilities)),
                 (Assessment, (Assessment.public_id, Assessment.title, Assessment.status, Assessment.instructions)),
-                (Invitation, (Invitation.public_id, Invitation.token_version, Invitation.revoked_at)),
+                (
+                    Invitation,
+                    (Invitation.public_id, Invitation.token_version, Invitation.revoked_at, Invitation.expires_at),
+                ),
                 (InviteBatch, (InviteBatch.public_id, InviteBatch.status, InviteBatch.processed_rows)),
-                (Candidate, (Candidate.public_id, Candidate.name, Candidate.email, Candidate.headline)),
+                (
+                    Candidate,
+                    (
+                        Candidate.public_id,
+                        Candidate.name,
+                        Candidate.email,
+                        Candidate.headline,
+                        Candidate.profile_updated_at,
+                    ),
+                ),
+                (ApiKey, (ApiKey.public_id, ApiKey.name, ApiKey.scope, ApiKey.revoked_at)),
+                # events (JSON) is compared below: PostgreSQL cannot order by a json column.
+                (
+                    WebhookEndpoint,
+                    (
+                        WebhookEndpoint.public_id,
+                        WebhookEndpoint.url,
+                        WebhookEndpoint.secret,
+                        WebhookEndpoint.disabled_at,
+                    ),
+                ),
+                (
+                    WebhookDelivery,
+                    (
+                        WebhookDelivery.public_id,
+                        WebhookDelivery.status,
+                        WebhookDelivery.attempts,
+                        WebhookDelivery.next_attempt_at,
+                    ),
+                ),
                 (
                     SkillTransfer,
                     (SkillTransfer.public_id, SkillTransfer.from_skill, SkillTransfer.to_skill, SkillTransfer.credit),
@@ -305,7 +432,28 @@ def snapshot(app: Flask, tenant: Tenant) -> list[Any]:
             .where(Position.agency_id == agency_id)
             .order_by(PositionSkill.public_id)
         ).all()
-        return [users, clients, emails, *bank, items, *profile, position_skills, *report_rows(agency_id)]
+        events = sorted(
+            (row.public_id, sorted(row.events))
+            for row in db.session.execute(
+                select(WebhookEndpoint.public_id, WebhookEndpoint.events).where(WebhookEndpoint.agency_id == agency_id)
+            )
+        )
+        counts = [
+            db.session.scalar(select(func.count()).select_from(model).where(model.agency_id == agency_id))
+            for model in (Candidate, Invitation, ApiKey, WebhookEndpoint, WebhookDelivery)
+        ]
+        return [
+            users,
+            clients,
+            emails,
+            *bank,
+            items,
+            *profile,
+            position_skills,
+            *report_rows(agency_id),
+            events,
+            counts,
+        ]
 
 
 def report_rows(agency_id: int, client_public_id: str | None = None) -> list[Any]:
@@ -343,17 +491,22 @@ def test_routes_that_name_an_object_declare_its_model(app):
 
 @pytest.mark.app_config(WTF_CSRF_ENABLED=False)  # so that POSTs reach the access checks
 @pytest.mark.parametrize("actor", ACTORS)
-def test_walk_every_route_as_each_actor(world, actor):
+def test_walk_every_route_as_each_actor(world, actor, monkeypatch):
+    # Each cookie actor's API request is a wrong key from one address; the per-address limit (30 in 15 minutes,
+    # tests/api/test_bad_input.py) is not what this walk checks, however many API routes there are.
+    monkeypatch.setattr(api_base, "BAD_KEY_PER_ADDRESS", replace(api_base.BAD_KEY_PER_ADDRESS, max_count=100_000))
     app = world.app
     client = client_for(world, actor)
+    headers = api_headers(world, actor)
     before = snapshot(app, world.b)
+    api_routes = 0
     for rule, method, policy, arguments in routes(app):
         assert policy is not None, rule
         if policy.owns is not None:
             url = build_url(rule, arguments, world.owned_by(world.b, policy.owns) or "missing")
         else:
             url = build_url(rule, arguments, "not-a-real-token")
-        response = client.open(url, method=method, data={})
+        response = send(client, url, method, policy, headers)
         where = f"{actor}: {method} {url} -> {response.status_code}"
         # A redirect's body only echoes the address the caller asked for.
         body = "" if 300 <= response.status_code < 400 else response.get_data().decode("utf-8", "replace")
@@ -368,7 +521,22 @@ def test_walk_every_route_as_each_actor(world, actor):
 
         if policy.public:
             continue
-        if actor in ("anonymous", "candidate"):
+        if policy.api is not None:
+            api_routes += 1
+            assert response.mimetype == PROBLEM or response.status_code < 400, where
+            if actor not in API_ACTORS:
+                assert response.status_code == 401, f"{where}: a cookie never authenticates the API"
+            elif policy.api == "write" and API_ACTORS[actor] == "read":
+                assert response.status_code == 403, f"{where}: a read key is refused before any lookup"
+            elif policy.owns is not None:
+                assert response.status_code == 404, where
+            else:
+                assert 200 <= response.status_code < 300 or 400 <= response.status_code < 500, where
+            if response.status_code >= 400:
+                assert response.json["detail"], where
+            continue
+        if actor in ("anonymous", "candidate", *API_ACTORS):
+            # A key means nothing outside the API: its holder is anonymous there.
             assert response.status_code == 302, where
             assert response.headers["Location"].startswith("/login"), where
         elif ACTOR_ROLES[actor] not in (policy.roles or set()):
@@ -379,29 +547,36 @@ def test_walk_every_route_as_each_actor(world, actor):
             assert response.status_code in (200, 302, 400, 422), where
         if rule == "/logout" and method == "POST":
             client = client_for(world, actor)  # carry on signed in
+    assert api_routes >= 4, "the walk reached too few API routes"
     assert snapshot(app, world.b) == before, f"{actor} changed the other agency's data"
 
 
-@pytest.mark.parametrize("actor", ["recruiter", "admin", "client_user"])
+@pytest.mark.parametrize("actor", ["recruiter", "admin", "client_user", "api_read"])
 def test_the_walk_can_see_own_objects(world, actor):
     """The positive control: with the caller's own ids, the same URLs answer, so the 404s above mean something."""
     client = client_for(world, actor)
+    headers = api_headers(world, actor)
     reached = 0
     for rule, method, policy, arguments in routes(world.app):
         if method != "GET" or policy is None or policy.owns is None:
             continue
+        if (policy.api is not None) != (actor in API_ACTORS):
+            continue  # cookies on the API and keys elsewhere: refused in the walk above
         own = world.owned_by(world.a, policy.owns)
         if actor == "client_user":
             own = world.parties[world.a.agency_id].owned(policy.owns)
         if own is None:
             continue
-        response = client.get(build_url(rule, arguments, own))
+        response = client.get(build_url(rule, arguments, own), headers=headers)
         if policy.roles is not None and ACTOR_ROLES[actor] not in policy.roles:
             assert response.status_code == 403, rule
-        else:
-            assert response.status_code == 200, rule
+        elif rule.endswith(".pdf") and policy.api is not None:
+            assert response.status_code in (200, 202), rule  # 202 with Retry-After while the PDF is made
             reached += 1
-    assert reached >= {"recruiter": 2, "admin": 2, "client_user": 4}[actor]
+        else:
+            assert response.status_code == 200, f"{rule}: {response.status_code}"
+            reached += 1
+    assert reached >= {"recruiter": 2, "admin": 3, "client_user": 4, "api_read": 4}[actor]
 
 
 def client_party_walk(world: World, me: ClientParty, other: ClientParty) -> list[str]:
@@ -432,6 +607,9 @@ def client_party_walk(world: World, me: ClientParty, other: ClientParty) -> list
                 if arguments and rule.startswith("/r/"):
                     assert response.status_code == 404, where
                 continue
+            if policy.api is not None:
+                assert response.status_code == 401, f"{where}: a cookie never authenticates the API"
+                continue
             if Role.CLIENT not in (policy.roles or set()):
                 assert response.status_code == 403, where  # a staff page: refused before any lookup
             elif policy.owns is not None:
@@ -444,7 +622,8 @@ def client_party_walk(world: World, me: ClientParty, other: ClientParty) -> list
 
 
 @pytest.mark.app_config(WTF_CSRF_ENABLED=False)
-def test_client_users_of_two_clients_of_one_agency_get_404_for_each_others_objects(world):
+def test_client_users_of_two_clients_of_one_agency_get_404_for_each_others_objects(world, monkeypatch):
+    monkeypatch.setattr(api_base, "BAD_KEY_PER_ADDRESS", replace(api_base.BAD_KEY_PER_ADDRESS, max_count=100_000))
     a1 = world.parties[world.a.agency_id]
     for me, other in ((a1, world.a2), (world.a2, a1)):
         with world.app.app_context():
