@@ -5,6 +5,7 @@ The candidate's link is emailed through the outbox, as when a recruiter invites;
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,7 @@ from database import db, unit_of_work, utcnow
 from reports.models import Report
 
 MAX_ID = 64
+PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # as api/spec/invitations.yaml says
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -83,7 +85,7 @@ def _loaded() -> list[Any]:
 
 def _public_id(value: str) -> str | None:
     """The value if it can be a public id (so that it can go into a query), else None."""
-    return value if 0 < len(value) <= MAX_ID and value.isprintable() else None
+    return value if PUBLIC_ID.fullmatch(value) else None
 
 
 def find_in_agency(model: type[Candidate] | type[Assessment], key: ApiKey, public_id: str) -> Any:
@@ -116,7 +118,9 @@ def list_invitations() -> Response:
     ):
         value = request.args.get(name)
         if value is not None:
-            wanted = _public_id(value) or ""
+            wanted = _public_id(value)
+            if wanted is None:
+                raise ApiError(400, f"{name} must be an id: up to {MAX_ID} letters, digits, - and _.")
             query = query.where(column.in_(select(model.id).where(model.public_id == wanted)))
     rows, cursor = page(
         query,
