@@ -129,6 +129,8 @@ def check_config(config: dict[str, Any]) -> None:
         raise ConfigurationError("SECRET_KEY is missing, a placeholder or shorter than 32 characters.")
     if config.get("DEBUG"):
         raise ConfigurationError("DEBUG must be off in production.")
+    if config.get("WEBHOOK_ALLOW_LOOPBACK"):
+        raise ConfigurationError("WEBHOOK_ALLOW_LOOPBACK is for tests: webhooks must go to public https addresses.")
     if not config.get("SESSION_COOKIE_SECURE") or not config.get("WTF_CSRF_ENABLED"):
         raise ConfigurationError("Production needs secure cookies and CSRF protection.")
     if not str(config.get("BASE_URL", "")).startswith("https://"):

@@ -35,6 +35,8 @@ def test_production_refuses_debug_and_plain_http(production_env, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", GOOD_SECRET)
     with pytest.raises(ConfigurationError):
         load_config({"DEBUG": True})
+    with pytest.raises(ConfigurationError, match="WEBHOOK_ALLOW_LOOPBACK"):
+        load_config({"WEBHOOK_ALLOW_LOOPBACK": True})
     with pytest.raises(ConfigurationError):
         load_config({"BASE_URL": "http://rapport.example"})
 
