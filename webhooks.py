@@ -301,12 +301,17 @@ def queue_event(agency_id: int, event_type: str, data: dict[str, Any], now: date
     """
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event {event_type!r}")
+    return _queue(subscribed(agency_id, event_type), event_type, data, now)
+
+
+def subscribed(agency_id: int, event_type: str) -> list[WebhookEndpoint]:
+    """The agency's active endpoints that want this event (one query; none for most agencies)."""
     endpoints = db.session.scalars(
         select(WebhookEndpoint)
         .where(WebhookEndpoint.agency_id == agency_id, WebhookEndpoint.disabled_at.is_(None))
         .order_by(WebhookEndpoint.id)
     ).all()
-    return _queue([e for e in endpoints if event_type in (e.events or [])], event_type, data, now)
+    return [e for e in endpoints if event_type in (e.events or [])]
 
 
 def _invitation_ids(invitation: Invitation) -> dict[str, Any]:
@@ -319,12 +324,16 @@ def _invitation_ids(invitation: Invitation) -> dict[str, Any]:
 
 def queue_attempt_started(attempt: Attempt, now: datetime) -> list[WebhookDelivery]:
     """Queue `invitation.started` for a new attempt, in the open unit of work (public ids and times only)."""
+    if not subscribed(attempt.agency_id, "invitation.started"):
+        return []
     data = {**_invitation_ids(attempt.invitation), "started_at": attempt.started_at}
     return queue_event(attempt.agency_id, "invitation.started", data, now)
 
 
 def queue_attempt_submitted(attempt: Attempt, now: datetime) -> list[WebhookDelivery]:
     """Queue `attempt.submitted` for an attempt just submitted, in the open unit of work."""
+    if not subscribed(attempt.agency_id, "attempt.submitted"):
+        return []
     data = {
         **_invitation_ids(attempt.invitation),
         "submitted_at": attempt.submitted_at,
@@ -337,6 +346,8 @@ def queue_result_released(report: Report, invitation: Invitation, now: datetime)
     """Queue `result.released` with the API links a receiver fetches the details from, in the open unit of work."""
     from positions.models import Position
 
+    if not subscribed(report.agency_id, "result.released"):
+        return []
     base = current_app.config["BASE_URL"].rstrip("/")
     data = {
         "result_id": report.public_id,
