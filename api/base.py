@@ -166,20 +166,24 @@ def _record_use(response: Response) -> Response:
 
 
 def _write_use(key: ApiKey, response: Response, now: datetime, rule: str, object_id: Any) -> None:
+    # Read the key's fields first: after a rolled-back request they are expired, and loading them inside the
+    # independent unit of work would begin a write transaction on the request's own connection (SQLite
+    # would then wait on itself for busy_timeout).
+    key_id, prefix, key_public_id, agency_public_id = key.id, key.prefix, key.public_id, key.agency.public_id
     with independent_unit_of_work() as session:
-        throttle.count_hit(key_limit(), key.prefix, now, session=session)
+        throttle.count_hit(key_limit(), prefix, now, session=session)
         audit.record_now(
             "api.request",
             now=now,
-            agency_public_id=key.agency.public_id,
-            actor_public_id=key.public_id,
+            agency_public_id=agency_public_id,
+            actor_public_id=key_public_id,
             object_type="api",
             object_public_id=str(object_id)[:64] if object_id else None,
             outcome="ok" if response.status_code < 400 else "refused",
             details={"method": request.method, "route": rule, "status": response.status_code},
             session=session,
         )
-        stored = session.get(ApiKey, key.id)
+        stored = session.get(ApiKey, key_id)
         if stored is not None and (stored.last_used_at is None or now - stored.last_used_at > timedelta(minutes=1)):
             stored.last_used_at = now
 

@@ -52,7 +52,8 @@ def _validator(schema: str) -> Draft202012Validator:
 
 
 def _pointer(path: Any) -> str:
-    return "/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in path)
+    """An RFC 6901 JSON pointer: "" is the whole body, "/resume/work/0" a part of it."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
 
 
 def _explain(error: ValidationError) -> list[dict[str, str]]:
@@ -71,20 +72,33 @@ def _explain(error: ValidationError) -> list[dict[str, str]]:
         return (
             _explain(best) if best is not None else [{"pointer": _pointer(error.absolute_path), "detail": "Not valid."}]
         )
-    detail = {
-        "type": f"Expected {error.validator_value}.",
-        "maxLength": f"Use at most {error.validator_value} characters.",
-        "minLength": "This field cannot be empty."
-        if error.validator_value == 1
-        else f"Use at least {error.validator_value} characters.",
-        "maxItems": f"Give at most {error.validator_value} items.",
-        "minimum": f"Use {error.validator_value} or more.",
-        "maximum": f"Use {error.validator_value} or less.",
-        "enum": f"Use one of: {', '.join(map(str, error.validator_value or []))}.",
-        "format": f"Use a valid {error.validator_value}.",
-        "pattern": "This value is not in the expected form.",
-    }.get(str(error.validator), str(error.message)[:200])
-    return [{"pointer": _pointer(error.absolute_path), "detail": detail}]
+    return [{"pointer": _pointer(error.absolute_path), "detail": _message(error)}]
+
+
+def _message(error: ValidationError) -> str:
+    """The plain-English message for one failed rule (only this rule's value is read)."""
+    rule, value = str(error.validator), error.validator_value
+    if rule == "type":
+        return f"Expected {' or '.join(value) if isinstance(value, list) else value}."
+    if rule == "maxLength":
+        return f"Use at most {value} characters."
+    if rule == "minLength":
+        return "This field cannot be empty." if value == 1 else f"Use at least {value} characters."
+    if rule == "maxItems":
+        return f"Give at most {value} items."
+    if rule == "minProperties":
+        return "Give at least one field." if value == 1 else f"Give at least {value} fields."
+    if rule == "minimum":
+        return f"Use {value} or more."
+    if rule == "maximum":
+        return f"Use {value} or less."
+    if rule == "enum" and isinstance(value, list):
+        return f"Use one of: {', '.join(map(str, value))}."
+    if rule == "format":
+        return f"Use a valid {value}."
+    if rule == "pattern":
+        return "This value is not in the expected form."
+    return str(error.message)[:200]
 
 
 def problems(schema: str, data: Any) -> list[dict[str, str]]:
