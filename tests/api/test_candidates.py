@@ -8,6 +8,7 @@ from sqlalchemy import select
 from accounts.models import AuditEvent, User
 from api.keys import revoke_key
 from api.models import ApiKey
+from candidates.models import Candidate
 from database import db, unit_of_work, utcnow
 from tests.api.helpers import Api, make_key
 from tests.candidates.conftest import counts, resume
@@ -123,3 +124,21 @@ def test_pages_filters_and_cursors(app, tenant_a, tenant_b):
     other = Api(app, make_key(app, tenant_b, "read"))
     assert other.get("/candidates", query_string={"cursor": first}).status_code == 400
     assert other.get(f"/candidates/{made[0]}").status_code == 404
+
+
+def test_a_refusal_inside_the_unit_of_work_is_still_audited(app, tenant_a, monkeypatch):
+    """Regression: after a rolled-back write, the audit line must not wait on the request's own SQLite lock."""
+    from api import candidates as candidate_views
+
+    client = Api(app, make_key(app, tenant_a))
+    with app.app_context():
+        taken = db.session.scalars(select(Candidate.email).where(Candidate.public_id == tenant_a.candidate_id)).one()
+    monkeypatch.setattr(candidate_views, "checked_fields", lambda *a, **k: None)  # let the service itself refuse
+    response = client.post("/candidates", {"name": "Second Person", "email": taken})
+    assert response.status_code in (409, 422), response.get_data(as_text=True)
+    with app.app_context():
+        statuses = [
+            event.details["status"]
+            for event in db.session.scalars(select(AuditEvent).where(AuditEvent.action == "api.request"))
+        ]
+    assert statuses == [response.status_code]
