@@ -79,6 +79,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "EMAIL_MAX_ATTEMPTS": _int("EMAIL_MAX_ATTEMPTS", 8),
         "EMAIL_LEASE_SECONDS": _int("EMAIL_LEASE_SECONDS", 300),
         # Webhooks: loopback targets (tests only), per-attempt timeout, attempts before failing, worker lease.
+        "API_RATE_LIMIT_PER_MINUTE": _int("API_RATE_LIMIT_PER_MINUTE", 600),
         "WEBHOOK_ALLOW_LOOPBACK": _bool("WEBHOOK_ALLOW_LOOPBACK", False),
         "WEBHOOK_TIMEOUT": _int("WEBHOOK_TIMEOUT", 10),
         "WEBHOOK_MAX_ATTEMPTS": _int("WEBHOOK_MAX_ATTEMPTS", 8),

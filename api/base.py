@@ -39,7 +39,7 @@ BAD_KEY_PER_ADDRESS = throttle.Limit("api-bad-key-address", 30, timedelta(minute
 
 def key_limit() -> throttle.Limit:
     return throttle.Limit(
-        "api-key", int(current_app.config.get("API_RATE_LIMIT_PER_MINUTE", 600)), timedelta(minutes=1)
+        "api-key", int(current_app.config["API_RATE_LIMIT_PER_MINUTE"]), timedelta(minutes=1)
     )
 
 

@@ -12,7 +12,7 @@ import webhooks
 from accounts.models import Agency
 from api.models import ApiKey
 from database import db, unit_of_work, utcnow
-from tests.api.helpers import make_key
+from tests.api.client import make_key
 from tests.conftest import post, sign_in
 from webhooks import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from api.keys import find_key, revoke_key
 from database import db, unit_of_work, utcnow
-from tests.api.helpers import Api, make_key
+from tests.api.client import Api, make_key
 from tests.conftest import Tenant
 
 PROBLEM = "application/problem+json"

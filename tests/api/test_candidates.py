@@ -10,7 +10,7 @@ from api.keys import revoke_key
 from api.models import ApiKey
 from candidates.models import Candidate
 from database import db, unit_of_work, utcnow
-from tests.api.helpers import Api, make_key
+from tests.api.client import Api, make_key
 from tests.candidates.conftest import counts, resume
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from accounts.models import AuditEvent
 from database import db
-from tests.api.helpers import Api, make_key
+from tests.api.client import Api, make_key
 
 
 def test_positions_and_assessments_of_the_keys_agency_only(app, tenant_a, tenant_b):

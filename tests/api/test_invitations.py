@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from assessments.models import Assessment, AssessmentStatus, Invitation
 from database import db, unit_of_work, utcnow
 from mailer import EmailMessage
-from tests.api.helpers import Api, make_key
+from tests.api.client import Api, make_key
 from tests.reports.test_views import add_report, add_sitting
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from accounts.models import AuditEvent
 from api import spec
 from database import db
-from tests.api.helpers import Api, make_key
+from tests.api.client import Api, make_key
 from tests.reports.pdftools import pdf_text
 from tests.reports.test_views import add_report, add_sitting
 

@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31
 
 from api import base as api_base
 from api import spec
-from tests.api.helpers import make_key
+from tests.api.client import make_key
 from tests.conftest import Tenant, build_tenant
 from tests.reports.test_views import add_report, add_sitting
 

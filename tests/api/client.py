@@ -1,4 +1,4 @@
-"""Helpers for API tests: keys for a tenant's admin, and a client that sends them."""
+"""API test client: keys for a tenant's admin, and a client that sends them."""
 
 from __future__ import annotations
 
