@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Enum, ForeignKey, Integer, String, Text, select, update
+from sqlalchemy import Enum, ForeignKey, Integer, String, Text, update
 from sqlalchemy.orm import Mapped, mapped_column
 
+import outbox
 from database import Model, PublicIdMixin, after_commit, db, independent_unit_of_work
 
 log = logging.getLogger(__name__)
@@ -200,17 +201,7 @@ def backoff(attempts: int) -> timedelta:
 def claim_email(message_id: int, now: datetime) -> bool:
     """Mark a due row as sending under a lease; False when another worker has it or it is not due."""
     lease = timedelta(seconds=current_app.config["EMAIL_LEASE_SECONDS"])
-    with independent_unit_of_work() as session:
-        result = session.execute(
-            update(EmailMessage)
-            .where(
-                EmailMessage.id == message_id,
-                EmailMessage.status == EmailStatus.QUEUED,
-                EmailMessage.next_attempt_at <= now,
-            )
-            .values(status=EmailStatus.SENDING, attempts=EmailMessage.attempts + 1, lease_expires_at=now + lease)
-        )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return outbox.claim(EmailMessage, message_id, now, lease, queued=EmailStatus.QUEUED, sending=EmailStatus.SENDING)
 
 
 def deliver_email(message_id: int, now: datetime) -> EmailStatus | None:
@@ -253,19 +244,7 @@ def deliver_email(message_id: int, now: datetime) -> EmailStatus | None:
 
 def sweep_outbox(now: datetime, limit: int = 500) -> list[int]:
     """Release rows whose lease ran out (their task was lost) and return the ids of rows due now."""
-    with independent_unit_of_work() as session:
-        session.execute(
-            update(EmailMessage)
-            .where(EmailMessage.status == EmailStatus.SENDING, EmailMessage.lease_expires_at < now)
-            .values(status=EmailStatus.QUEUED, lease_expires_at=None, next_attempt_at=now)
-        )
-        due = session.scalars(
-            select(EmailMessage.id)
-            .where(EmailMessage.status == EmailStatus.QUEUED, EmailMessage.next_attempt_at <= now)
-            .order_by(EmailMessage.next_attempt_at)
-            .limit(limit)
-        ).all()
-    return list(due)
+    return outbox.sweep(EmailMessage, now, limit, queued=EmailStatus.QUEUED, sending=EmailStatus.SENDING)
 
 
 def retry_email(message: EmailMessage, now: datetime) -> None:

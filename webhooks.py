@@ -27,6 +27,7 @@ from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, Text, select, up
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
+import outbox
 from accounts import audit
 from accounts.models import Agency, Scope, User
 from database import Model, PublicIdMixin, after_commit, db, independent_unit_of_work
@@ -517,17 +518,9 @@ def backoff(attempts: int) -> timedelta:
 def claim_delivery(delivery_id: int, now: datetime) -> bool:
     """Mark a due row as sending under a lease; False when another worker has it or it is not due."""
     lease = timedelta(seconds=current_app.config.get("WEBHOOK_LEASE_SECONDS", 120))
-    with independent_unit_of_work() as session:
-        result = session.execute(
-            update(WebhookDelivery)
-            .where(
-                WebhookDelivery.id == delivery_id,
-                WebhookDelivery.status == DeliveryStatus.QUEUED,
-                WebhookDelivery.next_attempt_at <= now,
-            )
-            .values(status=DeliveryStatus.SENDING, attempts=WebhookDelivery.attempts + 1, lease_expires_at=now + lease)
-        )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return outbox.claim(
+        WebhookDelivery, delivery_id, now, lease, queued=DeliveryStatus.QUEUED, sending=DeliveryStatus.SENDING
+    )
 
 
 def deliver(delivery_id: int, now: datetime) -> DeliveryStatus | None:
@@ -608,19 +601,7 @@ def deliver(delivery_id: int, now: datetime) -> DeliveryStatus | None:
 
 def sweep(now: datetime, limit: int = 500) -> list[int]:
     """Release deliveries whose lease ran out (their task was lost) and return the ids of those due now."""
-    with independent_unit_of_work() as session:
-        session.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.status == DeliveryStatus.SENDING, WebhookDelivery.lease_expires_at < now)
-            .values(status=DeliveryStatus.QUEUED, lease_expires_at=None, next_attempt_at=now)
-        )
-        due = session.scalars(
-            select(WebhookDelivery.id)
-            .where(WebhookDelivery.status == DeliveryStatus.QUEUED, WebhookDelivery.next_attempt_at <= now)
-            .order_by(WebhookDelivery.next_attempt_at)
-            .limit(limit)
-        ).all()
-    return list(due)
+    return outbox.sweep(WebhookDelivery, now, limit, queued=DeliveryStatus.QUEUED, sending=DeliveryStatus.SENDING)
 
 
 def retry_delivery(delivery: WebhookDelivery, now: datetime) -> None:
