@@ -38,9 +38,7 @@ BAD_KEY_PER_ADDRESS = throttle.Limit("api-bad-key-address", 30, timedelta(minute
 
 
 def key_limit() -> throttle.Limit:
-    return throttle.Limit(
-        "api-key", int(current_app.config["API_RATE_LIMIT_PER_MINUTE"]), timedelta(minutes=1)
-    )
+    return throttle.Limit("api-key", int(current_app.config["API_RATE_LIMIT_PER_MINUTE"]), timedelta(minutes=1))
 
 
 def api_access(*, scope: ApiScope, owns: type | None = None) -> Callable[[F], F]:
