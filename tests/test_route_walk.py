@@ -32,7 +32,7 @@ from mailer import EmailMessage
 from positions.models import Position, PositionSkill, SkillTransfer
 from reports.models import JobStatus, Report, ReportBatch, ReportFile, ReportJob, ReportKind, ShareLink
 from scenarios.models import Competency, Scenario, ScenarioVersion
-from tests.api.helpers import make_key
+from tests.api.client import make_key
 from tests.conftest import Tenant, build_tenant, sign_in
 from tests.reports.test_views import Sitting, add_client, add_report, add_sitting
 from webhooks import DeliveryStatus, WebhookDelivery, WebhookEndpoint
