@@ -283,6 +283,7 @@ def submit(attempt: Attempt, now: datetime, *, by: str = "candidate") -> bool:
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
     score(attempt, now)
+    attempt.invitation.updated_at = now  # the UPDATE above bypassed the ORM's stamp: the API's lists see it
     webhooks.queue_attempt_submitted(attempt, now)
     return True
 

@@ -171,6 +171,7 @@ def release(report: Report, *, by: User, now: datetime, render: bool = True) -> 
     report.updated_at = now
     _audit("report.released", report, by=by, now=now)
     _notify_client(report, invitation, now)
+    invitation.updated_at = now  # its result_id changes in the API
     webhooks.queue_result_released(report, invitation, now)
     if render:
         jobs.request_render(ReportKind.DOSSIER, report=report, by=by, now=now)
@@ -206,6 +207,7 @@ def withdraw(report: Report, *, by: User, now: datetime) -> None:
         raise ReportError("The report is not released.")
     report.withdrawn_at = now
     report.updated_at = now
+    db.session.get_one(Invitation, report.invitation_id).updated_at = now  # its result_id changes in the API
     _audit("report.withdrawn", report, by=by, now=now)
 
 

@@ -249,6 +249,11 @@ def test_only_https_public_targets_are_accepted_and_reached(app, tenant_a, recei
         webhooks.resolve_public("localhost", 443, allow_loopback=False)
 
 
+def invitation_stamp(app: Any, public_id: str) -> Any:
+    with app.app_context():
+        return db.session.scalars(select(Invitation.updated_at).where(Invitation.public_id == public_id)).one()
+
+
 def bodies_of(receiver: Receiver, event_type: str) -> list[dict[str, Any]]:
     return [json.loads(b) for b in receiver.bodies() if json.loads(b)["type"] == event_type]
 
@@ -256,6 +261,7 @@ def bodies_of(receiver: Receiver, event_type: str) -> list[dict[str, Any]]:
 @LOOPBACK
 def test_starting_submitting_and_releasing_emit_events_with_public_ids_only(app, client, tenant_a, receiver, published):
     add_endpoint(app, tenant_a, receiver.url())
+    stamp = invitation_stamp(app, published["invitation"])
     test_delivery.begin(app, client, published["path"])
     assert post(client, app, "/test/submit").status_code == 302
     assert post(client, app, "/test/submit").status_code == 302  # submitting again emits nothing
@@ -267,6 +273,8 @@ def test_starting_submitting_and_releasing_emit_events_with_public_ids_only(app,
             "assessment_id": invitation.assessment.public_id,
         }
         attempt = invitation.attempt
+        # The API's invitation list (updated_since) sees the start and the submission.
+        assert invitation.updated_at >= attempt.submitted_at > stamp
     [started] = bodies_of(receiver, "invitation.started")
     assert started["data"] == {**ids, "started_at": attempt.started_at.isoformat()}
     [submitted] = bodies_of(receiver, "attempt.submitted")
@@ -274,6 +282,7 @@ def test_starting_submitting_and_releasing_emit_events_with_public_ids_only(app,
 
     sitting = add_sitting(app, tenant_a, "Ada Able")
     add_report(app, sitting, released=False)
+    stamp = invitation_stamp(app, sitting.invitation)
     with app.app_context(), unit_of_work():
         report = db.session.scalars(
             select(Report)
@@ -283,6 +292,7 @@ def test_starting_submitting_and_releasing_emit_events_with_public_ids_only(app,
         reports.release(report, by=staff(tenant_a, "recruiter"), now=utcnow(), render=False)
         result_id, released_at = report.public_id, report.released_at
         candidate_id = db.session.get_one(Invitation, report.invitation_id).candidate.public_id
+    assert invitation_stamp(app, sitting.invitation) > stamp  # its result_id changed
     [released] = bodies_of(receiver, "result.released")
     assert released["data"] == {
         "result_id": result_id,
