@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Test processes: one a core on these 2-core machines; each test file runs whole in one process.
+PYTEST_WORKERS ?= 2
 export FLASK_APP := app
 
 .PHONY: run test lint typecheck pytest system-packages clean-instance
@@ -27,6 +29,6 @@ typecheck: $(STAMP)
 	@if [ -d scoring ]; then $(BIN)/mypy --strict scoring; fi
 
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 test: system-packages lint typecheck pytest

@@ -66,6 +66,8 @@ AUDIT_FILTERS = {
     "client": "Clients",
     "agency": "Agency",
     "email": "Emails",
+    "api": "API and keys",
+    "webhook": "Webhooks",
     "access": "Denied access",
 }
 

@@ -212,6 +212,16 @@ def ctx(app: Flask) -> Iterator[Flask]:
         yield app
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Refuse two tests with one node id: pytest-xdist (make test) would run one of them for both."""
+    seen: dict[str, int] = {}
+    for item in session.items:
+        seen[item.nodeid] = seen.get(item.nodeid, 0) + 1
+    twice = sorted(nodeid for nodeid, count in seen.items() if count > 1)
+    if twice:
+        raise pytest.UsageError(f"tests share a node id, so some would not run under pytest-xdist: {twice[:3]}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "app_config(**settings): override application settings for one test")
 

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from accounts.models import AuditEvent
 from database import db
 from tests.api.client import Api, make_key
+from tests.conftest import sign_in
 
 
 def test_positions_and_assessments_of_the_keys_agency_only(app, tenant_a, tenant_b):
@@ -44,6 +45,11 @@ def test_every_use_is_audited_with_random_ids(app, tenant_a):
         event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "api.request")).one()
     assert event.object_public_id == tenant_a.position_id
     assert event.details == {"method": "GET", "route": "/api/v1/positions/<public_id>", "status": 200}
+    # The admin finds the key's uses under the audit log's "API and keys" filter.
+    admin = app.test_client()
+    sign_in(admin, app, tenant_a.admin["email"])
+    page = admin.get("/admin/audit?action=api").get_data(as_text=True)
+    assert "api.request" in page and "api_key.created" in page and "login.succeeded" not in page
 
 
 def test_tampered_cursor_and_bad_parameters_are_400(app, tenant_a):
