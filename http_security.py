@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from flask import Flask, g, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -61,8 +62,20 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, except that a body nested too deeply to parse is bad input (ValueError, so a
+    `get_json(silent=True)` gives None and the view answers 400) rather than a RecursionError and a 500."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
 def install(app: Flask) -> None:
     """Register the headers, the error pages and the log scrubber on the app."""
+    app.json = BoundedJSONProvider(app)
     app.after_request(set_security_headers)
     if app.config.get("HSTS"):
 

@@ -129,6 +129,8 @@ def json_body(schema: str) -> dict[str, Any]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
         raise ApiError(400, f"The body is not valid JSON{where}.") from None
+    except RecursionError:
+        raise ApiError(400, "The body is nested too deeply to read.") from None
     errors = spec.problems(schema, data)
     if errors:
         raise ApiError(422, "The body does not match the schema; see errors.", errors=errors)

@@ -58,6 +58,7 @@ def test_bad_bodies_methods_and_scopes_are_refused_with_a_reason_and_write_nothi
     cases: list[tuple[str, Any, int]] = [
         ("malformed JSON", lambda: api.post("/candidates", data='{"name": "Noor", "email": '), 400),
         ("malformed JSON in a PATCH", lambda: api.patch(mine, data="{'name': 'Noor'}"), 400),
+        ("nested too deeply to parse", lambda: api.post("/candidates", data="[" * 100_000), 400),
         ("not UTF-8", lambda: api.post("/candidates", data=b'{"name": "\xff\xfe"}'), 400),
         ("text/plain", lambda: api.post("/candidates", data=good, content_type="text/plain"), 415),
         (

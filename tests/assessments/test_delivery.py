@@ -167,6 +167,15 @@ def test_autosave_needs_the_csrf_header_and_a_small_body(app, client, published)
     assert no_header.status_code == 400
     huge = client.post("/test/answers", data=b"x" * (5 * 1024 * 1024), content_type="application/json")
     assert huge.status_code == 413
+    from tests.conftest import csrf_token
+
+    deep = client.post(  # nested past the parser's recursion limit: bad input, not a 500
+        "/test/answers",
+        data="[" * 100_000,
+        content_type="application/json",
+        headers={"X-CSRFToken": csrf_token(client, app)},
+    )
+    assert deep.status_code == 400
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Answer)) == 0
 
