@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from email_validator import EmailNotValidError, validate_email
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from accounts import services, tokens
 from accounts.models import Agency, Role
 from assessments import rescoring
+from backup import BackupError, head_revision, inspect_backup, make_backup, prune, restore
 from database import db, unit_of_work, utcnow
 from demo import seed_demo
 from positions.services import seed_transfer_table
@@ -23,6 +26,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(sweep_outbox_command)
     app.cli.add_command(rescore_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 @click.command("create-agency")
@@ -73,15 +78,41 @@ def seed_demo_command() -> None:
 @click.command("worker")
 @with_appcontext
 @click.option("--workers", default=2, show_default=True, help="Worker threads.")
-def worker_command(workers: int) -> None:
-    """Run the task consumer: email delivery, report rendering, and the periodic sweeps."""
+@click.option(
+    "--shutdown-timeout",
+    default=90.0,
+    show_default=True,
+    help="Seconds a graceful stop waits for running tasks (a render may take REPORT_RENDER_TIMEOUT, 60).",
+)
+def worker_command(workers: int, shutdown_timeout: float) -> None:
+    """Run the task consumer: email delivery, report rendering, and the periodic sweeps.
+
+    SIGTERM (systemd, containers) and SIGINT (Ctrl-C) both stop it gracefully: no new task starts,
+    running ones finish (for up to --shutdown-timeout seconds), then the render children are stopped.
+    A second signal of the same kind stops it at once; a task cut short is re-run by the sweeps.
+    """
+    import signal
+
     from reports.pool import get_pool
     from tasks import huey
 
     # The consumer owns the pool of long-lived render processes (started now, so the first report is quick).
-    get_pool()
-    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
-    consumer.run()
+    pool = get_pool()
+    consumer = huey.create_consumer(
+        workers=workers,
+        worker_type="thread",
+        periodic=True,
+        graceful_signal="TERM",
+        shutdown_timeout=shutdown_timeout,
+    )
+    # Huey makes its graceful signal (SIGTERM here, as with `huey_consumer -g SIGTERM`) graceful and the
+    # other one immediate, which would lose a task running when Ctrl-C is pressed: both are graceful.
+    # The mapping is Huey's {signal: (restart, graceful)}; tests/test_serving.py checks both signals.
+    consumer._signal_actions[signal.SIGINT] = (False, True)
+    try:
+        consumer.run()
+    finally:
+        pool.close()  # no orphaned render children, whatever ended the consumer
 
 
 @click.command("sweep-outbox")
@@ -114,3 +145,47 @@ def rescore_command(assessment_public_id: str, dry_run: bool) -> None:
         raise click.ClickException(str(exc)) from None
     for line in report.lines():
         click.echo(line)
+
+
+@click.command("backup")
+@with_appcontext
+@click.option("--to", "directory", type=click.Path(path_type=Path), help="Directory for the backup [BACKUP_DIR].")
+@click.option("--keep", type=click.IntRange(min=1), help="Then delete the oldest backups beyond this many.")
+def backup_command(directory: Path | None, keep: int | None) -> None:
+    """Copy the live database (consistent while the app runs): SQLite backup API, or pg_dump (docs/backup.md)."""
+    target = directory or Path(current_app.config["BACKUP_DIR"])
+    try:
+        made = make_backup(current_app.config["SQLALCHEMY_DATABASE_URI"], target, utcnow())
+        pruned = prune(target, keep) if keep else []
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Backed up to {made.path} ({made.size} bytes, schema revision {made.revision or 'none'}).")
+    for path in pruned:
+        click.echo(f"Deleted the older backup {path.name}.")
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--yes", is_flag=True, help="Confirm that the current database is to be replaced.")
+def restore_command(path: Path, yes: bool) -> None:
+    """Replace the whole database with a backup made by `flask backup`.
+
+    Stop the web app and the worker first: nothing may use the database during a restore.
+    The file is checked (integrity, a schema revision this code knows) before anything is replaced.
+    """
+    uri = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    try:
+        if not yes:
+            revision = inspect_backup(uri, path)
+            raise click.ClickException(
+                f"{path} is a sound backup at schema revision {revision}. Restoring it replaces everything in "
+                "the current database: stop the app and the worker, then run this again with --yes."
+            )
+        revision = restore(uri, path)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.engine.dispose()  # no pooled connection keeps a view of the replaced database
+    click.echo(f"Restored {path} (schema revision {revision}).")
+    if revision != head_revision():
+        click.echo("The backup predates this release: run `flask db upgrade` before starting the app.")

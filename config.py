@@ -85,6 +85,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "WEBHOOK_MAX_ATTEMPTS": _int("WEBHOOK_MAX_ATTEMPTS", 8),
         "WEBHOOK_LEASE_SECONDS": _int("WEBHOOK_LEASE_SECONDS", 120),
         "PROXY_FIX_X_FOR": _int("PROXY_FIX_X_FOR", 0),
+        # Where `flask backup` writes its copies (docs/backup.md): they hold personal data, so keep it private.
+        "BACKUP_DIR": os.environ.get("BACKUP_DIR") or str(INSTANCE / "backups"),
         "TASKS_IMMEDIATE": _bool("TASKS_IMMEDIATE", False),
         # Argon2id cost; the defaults are argon2-cffi's RFC 9106 low-memory profile.
         "ARGON2_TIME_COST": _int("ARGON2_TIME_COST", 3),

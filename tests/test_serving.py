@@ -1,0 +1,192 @@
+"""Production serving: gunicorn with the repository's gunicorn.conf.py, and `flask worker` beside it,
+both stopped by SIGTERM as systemd and container runtimes do (docs/deploy.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import runpy
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import TEST_SECRET, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "gunicorn.conf.py"
+STARTUP_SECONDS = 60  # generous: the CI machine is busy
+
+
+def load_gunicorn_config(monkeypatch: pytest.MonkeyPatch, **env: str | None) -> dict[str, Any]:
+    for name in ("WEB_CONCURRENCY", "BIND", "PORT", "FORWARDED_ALLOW_IPS", "GUNICORN_LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        if value is not None:
+            monkeypatch.setenv(name, value)
+    return runpy.run_path(str(CONFIG))
+
+
+def test_the_config_file_serves_with_sync_workers_and_no_access_log(monkeypatch):
+    settings = load_gunicorn_config(monkeypatch)
+    assert settings["worker_class"] == "sync"
+    assert settings["workers"] >= 2
+    assert settings["workers"] == max(2, 2 * (os.cpu_count() or 1))
+    assert settings["accesslog"] is None  # the app logs access lines without paths that hold tokens
+    assert settings["preload_app"] is False  # each worker opens its own connections after the fork
+    assert settings["bind"] == ["127.0.0.1:5000"]
+    assert settings["forwarded_allow_ips"] == "127.0.0.1"
+    assert settings["timeout"] == settings["graceful_timeout"] == 30
+    assert settings["max_requests"] > 0 and settings["max_requests_jitter"] > 0
+    assert settings["wsgi_app"] == "app:create_app()"
+
+
+def test_the_config_file_takes_workers_and_address_from_the_environment(monkeypatch):
+    settings = load_gunicorn_config(monkeypatch, WEB_CONCURRENCY="5", PORT="8123")
+    assert settings["workers"] == 5
+    assert settings["bind"] == ["127.0.0.1:8123"]
+    settings = load_gunicorn_config(monkeypatch, BIND="0.0.0.0:9000", GUNICORN_LOG_LEVEL="info")
+    assert settings["bind"] == ["0.0.0.0:9000"] and settings["loglevel"] == "info"
+
+
+@pytest.fixture
+def serving_env(tmp_path, sqlite_template):
+    database = tmp_path / "rapport.db"
+    database.write_bytes(sqlite_template.read_bytes())
+    env = {k: v for k, v in os.environ.items() if k not in {"TASKS_IMMEDIATE", "REDIS_URL", "DATABASE_URL"}}
+    env.update(
+        {
+            "RAPPORT_INSTANCE_PATH": str(tmp_path),
+            "DATABASE_URL": f"sqlite:///{database}",
+            "HUEY_SQLITE_PATH": str(tmp_path / "huey.db"),
+            "SECRET_KEY": TEST_SECRET,
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(free_port()),  # nothing is sent: no email is queued
+            "ARGON2_MEMORY_COST": "8192",
+            "FLASK_APP": "app",
+            "REPORT_RENDER_PROCESSES": "1",
+        }
+    )
+    return env
+
+
+def children_of(pid: int) -> set[int]:
+    """Live processes whose parent is `pid`, read from /proc."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name, in parentheses, may hold spaces: the fields after its closing one are fixed.
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return state[state.rindex(")") + 2] != "Z"
+
+
+def fetch_health(port: int) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def wait_for(condition, seconds: float, what: str, log: Path) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"{what} did not happen within {seconds} s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def test_gunicorn_with_the_config_file_serves_and_stops_on_sigterm(serving_env, tmp_path):
+    port = free_port()
+    env = {**serving_env, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2", "GUNICORN_LOG_LEVEL": "info"}
+    log = tmp_path / "gunicorn.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", str(CONFIG)], cwd=ROOT, env=env, stdout=out, stderr=out
+        )
+        try:
+
+            def answers() -> bool:
+                try:
+                    fetch_health(port)
+                except (OSError, ValueError):
+                    return False
+                return True
+
+            wait_for(answers, STARTUP_SECONDS, "gunicorn answering /healthz", log)
+            status, body = fetch_health(port)
+            # The database is migrated; no consumer runs, so the queue may be reported as not yet seen.
+            assert status in (200, 503)
+            assert body["database"]["status"] == "ok"
+            assert body["queue"]["status"] == "ok"
+            assert len(children_of(server.pid)) == 2  # requests are served by the two workers
+            workers = children_of(server.pid)
+
+            server.send_signal(signal.SIGTERM)
+            code = server.wait(timeout=30 + 15)  # graceful_timeout, and a margin for a busy machine
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
+    assert code == 0, log.read_text(errors="replace")[-3000:]
+    assert not any(alive(pid) for pid in workers)
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_the_worker_stops_gracefully_and_takes_its_render_children_with_it(serving_env, tmp_path, stop_signal):
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "flask", "worker", "--workers", "1"],
+            cwd=ROOT,
+            env=serving_env,
+            stdout=out,
+            stderr=out,
+        )
+        try:
+            # Huey logs its task list just before installing its signal handlers.
+            wait_for(lambda: "commands are available" in log.read_text(errors="replace"), STARTUP_SECONDS, "start", log)
+            time.sleep(0.5)
+            render_children = children_of(worker.pid)
+            assert render_children, "the consumer starts its render pool"
+
+            started = time.monotonic()
+            worker.send_signal(stop_signal)
+            code = worker.wait(timeout=30)
+            took = time.monotonic() - started
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+    output = log.read_text(errors="replace")
+    assert code == 0, output[-3000:]
+    assert took < 15, output[-3000:]
+    assert re.search(r"Received SIG(TERM|INT)", output) and "Shutting down gracefully" in output, output[-3000:]
+    assert "All workers have stopped" in output, output[-3000:]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(alive(pid) for pid in render_children):
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in render_children), "no orphaned render children"
