@@ -9,6 +9,7 @@ from flask import Flask, abort, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import http_security
+import observability
 from config import INSTANCE, load_config
 from database import configure_sqlite, db
 from extensions import csrf, login_manager, migrate
@@ -19,6 +20,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(INSTANCE), instance_relative_config=False)
     app.config.from_mapping(load_config(config))
     configure_logging(app)
+    observability.install(app)  # first: its hooks see every request, including ones refused by later hooks
     configure_extensions(app)
     configure_blueprints(app)
     configure_access_default_deny(app)
@@ -29,8 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def configure_logging(app: Flask) -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    observability.configure_logging(app.config["LOG_FORMAT"])
     # WeasyPrint narrates every step of every render at INFO; its warnings and errors still show.
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 

@@ -85,6 +85,10 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "WEBHOOK_MAX_ATTEMPTS": _int("WEBHOOK_MAX_ATTEMPTS", 8),
         "WEBHOOK_LEASE_SECONDS": _int("WEBHOOK_LEASE_SECONDS", 120),
         "PROXY_FIX_X_FOR": _int("PROXY_FIX_X_FOR", 0),
+        # Logs: one JSON object a line (production default) or readable text; see docs/operations.md.
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT") or ("json" if production else "text"),
+        # /healthz answers 503 when an email or webhook has waited longer than this past its due time.
+        "OUTBOX_BACKLOG_ALERT_SECONDS": _int("OUTBOX_BACKLOG_ALERT_SECONDS", 900),
         # Where `flask backup` writes its copies (docs/backup.md): they hold personal data, so keep it private.
         "BACKUP_DIR": os.environ.get("BACKUP_DIR") or str(INSTANCE / "backups"),
         "TASKS_IMMEDIATE": _bool("TASKS_IMMEDIATE", False),
@@ -125,6 +129,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
 
 def check_config(config: dict[str, Any]) -> None:
     """Refuse settings that would run production unsafely."""
+    if config.get("LOG_FORMAT", "text") not in ("json", "text"):
+        raise ConfigurationError("LOG_FORMAT must be json or text.")
     if config["RAPPORT_ENV"] != "production":
         return
     key = str(config.get("SECRET_KEY") or "")

@@ -168,7 +168,8 @@ def _unexpected_error(error: Exception) -> Any:
     return _http_error(InternalServerError())
 
 
-TOKEN_PATH = re.compile(r"(/password/(?:reset|setup)/|/t/|/r/)[^\s/?\"]+")
+# A route pattern's placeholder ("/t/<token>" in the access line) is not a token and stays readable.
+TOKEN_PATH = re.compile(r"(/password/(?:reset|setup)/|/t/|/r/)(?!<\w+>(?:[\s/?\"]|$))[^\s/?\"]+")
 
 
 class ScrubTokens(logging.Filter):
