@@ -41,6 +41,9 @@ class Candidate(UpdatedAtMixin, PublicIdMixin, Model):
     created_at: Mapped[datetime] = mapped_column(nullable=False)
     headline: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     profile_updated_at: Mapped[datetime | None] = mapped_column()
+    # A legal hold (a dispute, a claim) blocks erasure, on request or by retention, until an admin clears it.
+    legal_hold: Mapped[bool] = mapped_column(nullable=False, default=False)
+    legal_hold_reason: Mapped[str] = mapped_column(String(200), nullable=False, default="")
 
     skills: Mapped[list[CandidateSkill]] = relationship(
         back_populates="candidate", order_by="CandidateSkill.id", cascade="all, delete-orphan"
