@@ -84,7 +84,13 @@ def seed_demo_command() -> None:
     show_default=True,
     help="Seconds a graceful stop waits for running tasks (a render may take REPORT_RENDER_TIMEOUT, 60).",
 )
-def worker_command(workers: int, shutdown_timeout: float) -> None:
+@click.option(
+    "--periodic/--no-periodic",
+    default=True,
+    show_default=True,
+    help="Schedule the periodic sweeps and reminders. With many consumers, on exactly one of them.",
+)
+def worker_command(workers: int, shutdown_timeout: float, periodic: bool) -> None:
     """Run the task consumer: email delivery, report rendering, and the periodic sweeps.
 
     SIGTERM (systemd, containers) and SIGINT (Ctrl-C) both stop it gracefully: no new task starts,
@@ -101,7 +107,7 @@ def worker_command(workers: int, shutdown_timeout: float) -> None:
     consumer = huey.create_consumer(
         workers=workers,
         worker_type="thread",
-        periodic=True,
+        periodic=periodic,
         graceful_signal="TERM",
         shutdown_timeout=shutdown_timeout,
     )

@@ -155,12 +155,18 @@ def test_gunicorn_with_the_config_file_serves_and_stops_on_sigterm(serving_env, 
     assert not any(alive(pid) for pid in workers)
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_the_worker_stops_gracefully_and_takes_its_render_children_with_it(serving_env, tmp_path, stop_signal):
+@pytest.mark.parametrize(
+    ("stop_signal", "periodic"),
+    [(signal.SIGTERM, "--periodic"), (signal.SIGINT, "--no-periodic")],
+    ids=["SIGTERM", "SIGINT"],
+)
+def test_the_worker_stops_gracefully_and_takes_its_render_children_with_it(
+    serving_env, tmp_path, stop_signal, periodic
+):
     log = tmp_path / "worker.log"
     with log.open("wb") as out:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "flask", "worker", "--workers", "1"],
+            [sys.executable, "-m", "flask", "worker", "--workers", "1", periodic],
             cwd=ROOT,
             env=serving_env,
             stdout=out,
@@ -186,6 +192,8 @@ def test_the_worker_stops_gracefully_and_takes_its_render_children_with_it(servi
     assert took < 15, output[-3000:]
     assert re.search(r"Received SIG(TERM|INT)", output) and "Shutting down gracefully" in output, output[-3000:]
     assert "All workers have stopped" in output, output[-3000:]
+    # With many consumers, one schedules the sweeps and reminders (docs/deploy.md).
+    assert f"Periodic tasks are {'enabled' if periodic == '--periodic' else 'disabled'}" in output
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(alive(pid) for pid in render_children):
         time.sleep(0.1)
