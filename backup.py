@@ -167,7 +167,8 @@ def libpq_url(database_uri: str) -> tuple[str, dict[str, str]]:
     env = dict(os.environ)
     if url.password is not None:
         env["PGPASSWORD"] = str(url.password)
-    plain = url.set(drivername="postgresql", password=None)
+    # URL.set() treats None as "unchanged", so the password is dropped with the named tuple's _replace.
+    plain = url.set(drivername="postgresql")._replace(password=None)
     return plain.render_as_string(hide_password=False), env
 
 
@@ -178,9 +179,10 @@ def _pg_tool(name: str) -> str:
     return path
 
 
-def _last_line(text: str) -> str:
+def _one_line(text: str) -> str:
+    """A tool's error output on one line (libpq spreads one error over several)."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "no message"
+    return " ".join(lines)[-400:] if lines else "no message"
 
 
 def backup_postgresql(database_uri: str, directory: Path, now: datetime) -> Backup:
@@ -197,7 +199,7 @@ def backup_postgresql(database_uri: str, directory: Path, now: datetime) -> Back
             check=False,
         )
         if done.returncode != 0:
-            raise BackupError(f"pg_dump failed: {_last_line(done.stderr)}")
+            raise BackupError(f"pg_dump failed: {_one_line(done.stderr)}")
         revision = _dump_revision(temporary, env)
         os.replace(temporary, final)
     except OSError as exc:
@@ -219,7 +221,7 @@ def _dump_revision(path: Path, env: dict[str, str]) -> str | None:
         check=False,
     )
     if done.returncode != 0:
-        raise BackupError(f"{path} is not a pg_dump custom-format file pg_restore can read: {_last_line(done.stderr)}")
+        raise BackupError(f"{path} is not a pg_dump custom-format file pg_restore can read: {_one_line(done.stderr)}")
     lines = done.stdout.splitlines()
     for index, line in enumerate(lines):
         if line.startswith("COPY ") and "alembic_version" in line and index + 1 < len(lines):
@@ -323,7 +325,7 @@ def restore_postgresql(database_uri: str, backup_path: Path) -> str:
         check=False,
     )
     if done.returncode != 0:
-        raise BackupError(f"pg_restore failed, nothing was changed: {_last_line(done.stderr)}")
+        raise BackupError(f"pg_restore failed, nothing was changed: {_one_line(done.stderr)}")
     return revision
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from accounts import audit
 from accounts.models import Agency, AuditEvent
-from backup import head_revision
+from backup import head_revision, libpq_url
 from database import db, unit_of_work, utcnow
 from mailer import EmailMessage
 from tests.conftest import CI, POSTGRES_ADMIN_URL, _base_config, _pg_url, build_tenant, sign_in
@@ -278,3 +278,10 @@ def test_the_postgresql_restore_drill(app, tmp_path):
     assert refused.exit_code != 0
     assert "is not a pg_dump custom-format file" in refused.output
     assert agency_names(app) == ["Renamed after the backup"]
+
+
+def test_the_postgresql_password_goes_to_the_environment_not_the_command_line():
+    url, env = libpq_url("postgresql+psycopg://rapport:s3cret%2Fpw@db.internal:5433/rapport?sslmode=require")
+
+    assert url == "postgresql://rapport@db.internal:5433/rapport?sslmode=require"
+    assert env["PGPASSWORD"] == "s3cret/pw"
