@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
@@ -13,8 +13,8 @@ from werkzeug.wrappers import Response
 
 import taxonomy
 from accounts.access import access, current_scope, deny, get_scoped_or_404
-from accounts.models import STAFF_ROLES
-from candidates import csv_import, jsonresume, queries, services
+from accounts.models import ADMIN_ONLY, STAFF_ROLES
+from candidates import csv_import, jsonresume, privacy, queries, services
 from candidates.forms import (
     ActionForm,
     CandidateForm,
@@ -476,3 +476,58 @@ def confirm_resume(public_id: str) -> Page:
         "success",
     )
     return _to_profile(candidate)
+
+
+# --- Privacy: export, legal hold, erasure ------------------------------------------------------------
+
+
+@bp.get("/<public_id>/export.json")
+@access(roles=STAFF_ROLES, owns=Candidate)
+def export(public_id: str) -> Response:
+    candidate = get_scoped_or_404(Candidate, public_id)
+    now = utcnow()
+    with unit_of_work():
+        data = privacy.export_candidate(candidate, by=current_user, now=now)
+    response = jsonify(data)
+    response.headers["Content-Disposition"] = f'attachment; filename="candidate-export-{now:%Y-%m-%d}.json"'
+    response.headers["Cache-Control"] = "no-store, private"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.post("/<public_id>/legal-hold")
+@access(roles=ADMIN_ONLY, owns=Candidate)
+def legal_hold(public_id: str) -> Response:
+    candidate = get_scoped_or_404(Candidate, public_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    hold = request.form.get("hold") == "set"
+    try:
+        with unit_of_work():
+            privacy.set_legal_hold(
+                candidate, hold=hold, reason=request.form.get("reason", ""), by=current_user, now=utcnow()
+            )
+    except privacy.PrivacyError as exc:
+        flash(str(exc), "error")
+        return _to_profile(candidate, "privacy")
+    flash("Legal hold set: this candidate's data cannot be erased." if hold else "Legal hold cleared.", "success")
+    return _to_profile(candidate, "privacy")
+
+
+@bp.post("/<public_id>/erase")
+@access(roles=ADMIN_ONLY, owns=Candidate)
+def erase(public_id: str) -> Response:
+    candidate = get_scoped_or_404(Candidate, public_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if request.form.get("confirm") != "yes":
+        flash("Tick the box to confirm that everything about this candidate is to be erased.", "error")
+        return _to_profile(candidate, "privacy")
+    try:
+        with unit_of_work():
+            privacy.erase_candidate(candidate, by=current_user, now=utcnow())
+    except privacy.LegalHoldError as exc:
+        flash(str(exc), "error")
+        return _to_profile(candidate, "privacy")
+    flash("The candidate and everything held about them have been erased.", "success")
+    return redirect(url_for("candidates.index"))
