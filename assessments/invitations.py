@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from accounts import audit, tokens
 from accounts.models import Actor, Agency, User
@@ -181,24 +181,39 @@ def due_reminders(now: datetime) -> list[int]:
         .join(Invitation.assessment)
         .where(Invitation.revoked_at.is_(None), Invitation.expires_at > now, Invitation.reminders_sent < MAX_REMINDERS)
     )
-    due = []
-    for invitation in candidates:
-        days = invitation.assessment.reminder_days or []
-        attempt = invitation.attempt
-        if attempt is not None and attempt.submitted_at is not None:
-            continue
-        if invitation.reminders_sent < len(days) and now >= invitation.created_at + timedelta(
-            days=days[invitation.reminders_sent]
-        ):
-            due.append(invitation.id)
-    return due
+    return [invitation.id for invitation in candidates if reminder_owed(invitation, now)]
+
+
+def reminder_owed(invitation: Invitation, now: datetime) -> bool:
+    """Whether this invitation is owed its next reminder now."""
+    if invitation.revoked_at is not None or now >= invitation.expires_at:
+        return False
+    attempt = invitation.attempt
+    if attempt is not None and attempt.submitted_at is not None:
+        return False
+    days = invitation.assessment.reminder_days or []
+    sent = invitation.reminders_sent
+    return sent < min(len(days), MAX_REMINDERS) and now >= invitation.created_at + timedelta(days=days[sent])
 
 
 def send_reminder(invitation: Invitation, now: datetime) -> bool:
-    """Email the next reminder if it is still owed (idempotent within a run); logged in the audit trail."""
-    if invitation.id not in due_reminders(now):
+    """Email the next reminder if it is still owed; logged in the audit trail.
+
+    The count is taken with a conditional UPDATE, so two runs at once (two consumers scheduling the
+    periodic task) send one reminder, not two.
+    """
+    if not reminder_owed(invitation, now):
         return False
-    invitation.reminders_sent += 1
+    sent = invitation.reminders_sent
+    claimed = db.session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.reminders_sent == sent)
+        .values(reminders_sent=sent + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    db.session.refresh(invitation)
     _send(invitation, now, template="invitation_reminder")
     audit.record(
         "invitation.reminded",

@@ -8,7 +8,7 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from accounts.models import Agency, User
 from assessments import delivery, invitations
@@ -334,6 +334,17 @@ def test_reminders_go_to_unfinished_candidates_on_their_days(app, client, publis
             assert not invitations.send_reminder(row, start + timedelta(days=2, minutes=2))  # not twice
         assert not due(start + timedelta(days=3))
         assert due(start + timedelta(days=4, minutes=1))
+        with pytest.raises(RolledBack), unit_of_work():
+            row = db.session.get_one(Invitation, noor)
+            # Another consumer's run sends the second reminder first; this run's copy still says one was sent.
+            db.session.execute(
+                update(Invitation)
+                .where(Invitation.id == noor)
+                .values(reminders_sent=2)
+                .execution_options(synchronize_session=False)
+            )
+            assert not invitations.send_reminder(row, start + timedelta(days=4, minutes=1))
+            raise RolledBack
         later = start + timedelta(days=2, minutes=3)  # the outbox sends it when its time comes
         for message_id in sweep_outbox(later):
             deliver_email(message_id, later)
@@ -345,6 +356,10 @@ def test_reminders_go_to_unfinished_candidates_on_their_days(app, client, publis
     assert post(client, app, "/test/submit").status_code == 302
     with app.app_context():
         assert not due(start + timedelta(days=4, minutes=1))  # finished: no more
+
+
+class RolledBack(Exception):
+    """Raised to leave a unit of work without committing it."""
 
 
 @pytest.mark.parametrize(
