@@ -14,6 +14,7 @@ from accounts import services, tokens
 from accounts.models import Agency, Role
 from assessments import rescoring
 from backup import BackupError, head_revision, inspect_backup, make_backup, prune, restore
+from candidates import privacy
 from database import db, unit_of_work, utcnow
 from demo import seed_demo
 from positions.services import seed_transfer_table
@@ -28,6 +29,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(rescore_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(retention_command)
 
 
 @click.command("create-agency")
@@ -195,3 +197,13 @@ def restore_command(path: Path, yes: bool) -> None:
     click.echo(f"Restored {path} (schema revision {revision}).")
     if revision != head_revision():
         click.echo("The backup predates this release: run `flask db upgrade` before starting the app.")
+
+
+@click.command("retention")
+@with_appcontext
+@click.option("--dry-run", is_flag=True, help="Count, per agency, the candidates due for erasure; erase nothing.")
+def retention_command(dry_run: bool) -> None:
+    """Erase the candidates whose agency's retention period has passed since their last activity."""
+    report = privacy.enforce_retention(utcnow(), dry_run=dry_run)
+    for line in report.lines():
+        click.echo(line)

@@ -206,6 +206,17 @@ def sweep_report_jobs_task() -> int:
     return len(due)
 
 
+@huey.periodic_task(crontab(minute="0", hour="3"))
+@_with_app_context
+def retention_task() -> int:
+    """Daily at 03:00 UTC: erase the candidates past their agency's retention period (one unit of work each)."""
+    from candidates.privacy import enforce_retention
+
+    report = enforce_retention(utcnow(), dry_run=False)
+    log.info("retention: %d due, %d erased, %d failed", report.due, report.erased, report.failed)
+    return report.erased
+
+
 def queue_status(now: datetime) -> dict[str, Any]:
     """Whether the queue's storage answers, how many tasks wait, and when a consumer last swept."""
     try:

@@ -297,6 +297,10 @@ class RetentionReport:
     def erased(self) -> int:
         return sum(line.erased for line in self.agencies)
 
+    @property
+    def failed(self) -> int:
+        return sum(line.failed for line in self.agencies)
+
     def lines(self) -> list[str]:
         """The report as text, counts only (never a name)."""
         verb = "would be erased" if self.dry_run else "erased"
