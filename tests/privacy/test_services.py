@@ -14,7 +14,7 @@ from assessments.models import InviteBatch
 from candidates import privacy
 from candidates.models import Candidate
 from database import db, unit_of_work
-from mailer import EmailMessage
+from mailer import EmailMessage, queue_email
 from reports.models import ReportFile
 from tests.privacy.builders import add_candidate_at, candidate_by, seed_person
 from webhooks import WebhookDelivery
@@ -219,3 +219,43 @@ def test_the_export_holds_the_candidates_data_and_no_one_elses(app, tenant_a):
         event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "candidate.exported")).one()
         assert event.object_public_id == person.candidate and event.details is None
         assert db.session.scalar(select(func.count()).select_from(Candidate)) == 3
+
+
+def test_erasure_stays_inside_the_agency(app, tenant_a, tenant_b):
+    person = seed_person(app, tenant_a, "Gwendolen")
+    with app.app_context(), unit_of_work():
+        twin = add_candidate_at(tenant_b, "Twin", created=T)
+        twin_row = candidate_by(twin)
+        assert twin_row is not None
+        twin_row.email = person.email  # the same person, applying through another agency
+        queue_email(
+            to=person.email,
+            template="password_reset",
+            values={"name": "Twin", "link": "https://example.invalid/b", "minutes": "30"},
+            now=T,
+            agency_id=twin_row.agency_id,
+        )
+    erase(app, tenant_a, person.candidate)
+    with app.app_context():
+        assert candidate_by(twin) is not None
+        assert db.session.scalar(select(func.count()).where(EmailMessage.to_address == person.email)) == 1
+
+
+def test_one_failed_erasure_leaves_the_others_to_go_on(app, tenant_a, monkeypatch):
+    long_ago = T - timedelta(days=3 * 365)
+    with app.app_context(), unit_of_work():
+        first = add_candidate_at(tenant_a, "First Old", created=long_ago)
+        second = add_candidate_at(tenant_a, "Second Old", created=long_ago)
+    real = privacy.erase_candidate
+
+    def flaky(candidate, **kwargs):
+        real(candidate, **kwargs)
+        if candidate.public_id == first:
+            raise RuntimeError("disk full")
+
+    monkeypatch.setattr(privacy, "erase_candidate", flaky)
+    with app.app_context():
+        report = privacy.enforce_retention(T, dry_run=False)
+        assert (report.erased, report.failed) == (2, 1)  # the tenant's own candidate and the second
+        assert "1 failed" in "\n".join(report.lines())
+        assert candidate_by(first) is not None and candidate_by(second) is None
