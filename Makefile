@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Test processes: one a core on these 2-core machines; each test file runs whole in one process.
+# Test processes: one a core on these 2-core machines; each test file runs whole in one process. The
+# browser tests run afterwards on their own: they measure time on the page, and a busy core skews it.
 PYTEST_WORKERS ?= 2
 export FLASK_APP := app
 
@@ -29,6 +30,7 @@ typecheck: $(STAMP)
 	@if [ -d scoring ]; then $(BIN)/mypy --strict scoring; fi
 
 pytest: $(STAMP)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --ignore=tests/browser
+	$(BIN)/pytest tests/browser
 
 test: system-packages lint typecheck pytest
