@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,3 +130,27 @@ def email_cursor(scope: Scope, public_id: str | None) -> int | None:
         return None
     stmt = scoped_select(EmailMessage, scope).where(EmailMessage.public_id == public_id)
     return db.session.scalar(stmt.with_only_columns(EmailMessage.id))
+
+
+def audit_export_lines(agency: Agency, *, action_prefix: str | None) -> Iterator[str]:
+    """Every audit event of the agency, oldest first, as JSON Lines (random ids only, as stored)."""
+    stmt = select(AuditEvent).where(AuditEvent.agency_public_id == agency.public_id).order_by(AuditEvent.id)
+    if action_prefix:
+        stmt = stmt.where(AuditEvent.action.startswith(action_prefix, autoescape=True))
+    for event in db.session.scalars(stmt.execution_options(yield_per=1000)):
+        yield (
+            json.dumps(
+                {
+                    "id": event.public_id,
+                    "occurred_at": event.occurred_at.isoformat(),
+                    "action": event.action,
+                    "outcome": event.outcome,
+                    "actor_id": event.actor_public_id,
+                    "object_type": event.object_type,
+                    "object_id": event.object_public_id,
+                    "details": event.details,
+                },
+                sort_keys=True,
+            )
+            + "\n"
+        )
