@@ -107,7 +107,7 @@ def test_hostile_text_is_escaped(app, client, tenant_a):
     body = client.get("/admin/clients").get_data(as_text=True)
     assert "<script>alert(1)" not in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
-    assert "49" not in body.split("<main", 1)[1].split("</main>")[0].replace("2049", "")
+    assert "{{7*7}}" in body  # shown as typed, never evaluated (a search for "49" also met random ids)
 
 
 def test_no_tokens_passwords_or_emails_in_logs(app, client, mailbox, tenant_a, caplog):
