@@ -3,7 +3,6 @@ both stopped by SIGTERM as systemd and container runtimes do (docs/deploy.md).""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import runpy
@@ -11,18 +10,23 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import TEST_SECRET, free_port
+from tests.conftest import free_port
+from tests.processes import (
+    GUNICORN_CONFIG,
+    ROOT,
+    STARTUP_SECONDS,
+    alive,
+    children_of,
+    fetch_health,
+    process_env,
+    wait_for,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-CONFIG = ROOT / "gunicorn.conf.py"
-STARTUP_SECONDS = 60  # generous: the CI machine is busy
+CONFIG = GUNICORN_CONFIG
 
 
 def load_gunicorn_config(monkeypatch: pytest.MonkeyPatch, **env: str | None) -> dict[str, Any]:
@@ -60,63 +64,8 @@ def test_the_config_file_takes_workers_and_address_from_the_environment(monkeypa
 def serving_env(tmp_path, sqlite_template):
     database = tmp_path / "rapport.db"
     database.write_bytes(sqlite_template.read_bytes())
-    env = {k: v for k, v in os.environ.items() if k not in {"TASKS_IMMEDIATE", "REDIS_URL", "DATABASE_URL"}}
-    env.update(
-        {
-            "RAPPORT_INSTANCE_PATH": str(tmp_path),
-            "DATABASE_URL": f"sqlite:///{database}",
-            "HUEY_SQLITE_PATH": str(tmp_path / "huey.db"),
-            "SECRET_KEY": TEST_SECRET,
-            "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": str(free_port()),  # nothing is sent: no email is queued
-            "ARGON2_MEMORY_COST": "8192",
-            "FLASK_APP": "app",
-            "REPORT_RENDER_PROCESSES": "1",
-        }
-    )
-    return env
-
-
-def children_of(pid: int) -> set[int]:
-    """Live processes whose parent is `pid`, read from /proc."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name, in parentheses, may hold spaces: the fields after its closing one are fixed.
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.add(int(entry.name))
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return state[state.rindex(")") + 2] != "Z"
-
-
-def fetch_health(port: int) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
-
-
-def wait_for(condition, seconds: float, what: str, log: Path) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"{what} did not happen within {seconds} s:\n{log.read_text(errors='replace')[-3000:]}")
+    # nothing is sent: no email is queued
+    return process_env(tmp_path, f"sqlite:///{database}", smtp_port=free_port())
 
 
 def test_gunicorn_with_the_config_file_serves_and_stops_on_sigterm(serving_env, tmp_path):

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import CI, TEST_SECRET
+from tests.conftest import CI
+from tests.processes import ROOT, process_env
 
-ROOT = Path(__file__).resolve().parent.parent
 QUEUE_ONE_EMAIL = """
 from app import create_app
 from database import unit_of_work, utcnow
@@ -31,20 +31,7 @@ with app.app_context(), unit_of_work():
 def sqlite_env(tmp_path, sqlite_template, smtp_server):
     database = tmp_path / "rapport.db"
     database.write_bytes(sqlite_template.read_bytes())
-    env = {k: v for k, v in os.environ.items() if k not in {"TASKS_IMMEDIATE", "REDIS_URL", "DATABASE_URL"}}
-    env.update(
-        {
-            "RAPPORT_INSTANCE_PATH": str(tmp_path),
-            "DATABASE_URL": f"sqlite:///{database}",
-            "HUEY_SQLITE_PATH": str(tmp_path / "huey.db"),
-            "SECRET_KEY": TEST_SECRET,
-            "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": str(smtp_server[1]),
-            "ARGON2_MEMORY_COST": "8192",
-            "FLASK_APP": "app",
-        }
-    )
-    return env, database
+    return process_env(tmp_path, f"sqlite:///{database}", smtp_port=smtp_server[1]), database
 
 
 def status_of_email(database: Path) -> str | None:
