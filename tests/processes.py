@@ -117,6 +117,22 @@ def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: f
     return process.returncode
 
 
+def stop_all(processes: list[subprocess.Popen[bytes]], sig: int = signal.SIGTERM, timeout: float = 45) -> list[int]:
+    """Send `sig` to every process at once, then wait for them all (so graceful stops overlap); any still
+    running after `timeout` is killed. Returns the exit codes, in order."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(sig)
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return [process.returncode for process in processes]
+
+
 def children_of(pid: int) -> set[int]:
     """Live processes whose parent is `pid`, read from /proc."""
     found = set()
