@@ -8,11 +8,15 @@ carries the revision it was based on, and a submission happens exactly once.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 import random
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import render_template
+from markupsafe import Markup
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
@@ -26,6 +30,7 @@ from assessments.models import (
     Assessment,
     Attempt,
     AttemptResult,
+    ConsentRecord,
     DemographicResponse,
     IntegrityEvent,
     Invitation,
@@ -131,6 +136,43 @@ def record_consent(invitation: Invitation, extra_time_percent: int, now: datetim
         invitation.extra_time_percent = extra_time_percent
     if invitation.consent_at is None:
         invitation.consent_at = now
+        db.session.add(
+            ConsentRecord(
+                agency_id=invitation.agency_id,
+                candidate_id=invitation.candidate_id,
+                invitation=invitation,
+                purpose=CONSENT_PURPOSE,
+                statement=(statement := consent_statement(invitation)),
+                statement_digest=hashlib.sha256(statement.encode()).hexdigest(),
+                given_at=now,
+            )
+        )
+
+
+CONSENT_PURPOSE = "assessment"
+CONSENT_SENTENCE = "I have read this and I agree to take the test."
+_BLOCK_END = re.compile(r"</(?:h2|li|p)>")
+
+
+def notice_context(invitation: Invitation) -> dict[str, Any]:
+    """What the candidate's pages, and the notice they agree to, are rendered with."""
+    assessment = invitation.assessment
+    return {
+        "invitation": invitation,
+        "assessment": assessment,
+        "agency": invitation.agency,
+        "client": assessment.position.client,
+        "item_count": len(invitation.attempt.item_order) if invitation.attempt else len(assessment.items),
+    }
+
+
+def consent_statement(invitation: Invitation) -> str:
+    """The notice on the candidate's landing page and the sentence they tick, as plain text, one line a
+    heading, point or paragraph: what their consent record keeps, word for word."""
+    html = render_template("take/_notice.html", **notice_context(invitation))
+    # The notice is an autoescaped template of our own: marking it safe only lets striptags read it.
+    lines = [Markup(chunk).striptags() for chunk in _BLOCK_END.split(html)]  # noqa: S704
+    return "\n".join([line for line in lines if line] + [CONSENT_SENTENCE])
 
 
 def scored_versions(assessment: Assessment) -> list[ScenarioVersion]:

@@ -188,6 +188,31 @@ class Invitation(UpdatedAtMixin, PublicIdMixin, Model):
         return InvitationStatus.QUEUED
 
 
+class ConsentRecord(PublicIdMixin, Model):
+    """What a candidate agreed to, word for word, and when: the evidence behind the processing of their
+    answers. One per invitation; a withdrawal is recorded on it, never by deleting it (erasure does)."""
+
+    __tablename__ = "consent_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"), nullable=False)
+    candidate_id: Mapped[int] = mapped_column(
+        ForeignKey("candidate.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invitation.id", ondelete="SET NULL"), nullable=True, unique=True
+    )
+    purpose: Mapped[str] = mapped_column(String(40), nullable=False)
+    # The notice and the sentence the candidate ticked, as shown (without their name), and its digest.
+    statement: Mapped[str] = mapped_column(Text, nullable=False)
+    statement_digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    given_at: Mapped[datetime] = mapped_column(nullable=False)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    withdrawal_note: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+    invitation: Mapped[Invitation | None] = relationship()
+
+
 class Attempt(PublicIdMixin, Model):
     """A candidate's sitting of an assessment: the deadline is set once, on the server, at start."""
 

@@ -54,15 +54,7 @@ def candidate_call(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _context(invitation: Invitation) -> dict[str, Any]:
-    assessment = invitation.assessment
-    agency = invitation.agency
-    return {
-        "invitation": invitation,
-        "assessment": assessment,
-        "agency": agency,
-        "client": assessment.position.client,
-        "item_count": len(invitation.attempt.item_order) if invitation.attempt else len(assessment.items),
-    }
+    return delivery.notice_context(invitation)
 
 
 @bp.route("/t/<token>", methods=["GET", "HEAD"])

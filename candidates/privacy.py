@@ -27,12 +27,14 @@ from sqlalchemy.orm import selectinload
 
 from accounts import audit
 from accounts.models import Agency, User
+from assessments import invitations as invitation_service
 from assessments.models import (
     Answer,
     AnswerEvent,
     Assessment,
     Attempt,
     AttemptResult,
+    ConsentRecord,
     Decision,
     DemographicResponse,
     IntegrityEvent,
@@ -83,6 +85,46 @@ def set_legal_hold(candidate: Candidate, *, hold: bool, reason: str, by: User, n
     )
 
 
+# --- Consent ---------------------------------------------------------------------------------------
+
+WITHDRAWAL_NOTE_MAX = 200
+
+
+def consent_records(candidate: Candidate) -> list[ConsentRecord]:
+    """The candidate's consent records, oldest first, with their invitations and attempts."""
+    return list(
+        db.session.scalars(
+            select(ConsentRecord)
+            .where(ConsentRecord.candidate_id == candidate.id)
+            .options(selectinload(ConsentRecord.invitation).selectinload(Invitation.attempt))
+            .order_by(ConsentRecord.given_at, ConsentRecord.id)
+        )
+    )
+
+
+def withdraw_consent(record: ConsentRecord, *, note: str, by: User, now: datetime) -> None:
+    """Record that the candidate withdrew their consent (they told the agency); an unfinished invitation
+    stops working at once. Answers already submitted stay until erased: withdrawal does not erase."""
+    if record.withdrawn_at is not None:
+        raise PrivacyError("This consent has already been withdrawn.")
+    note = note.strip()
+    if len(note) > WITHDRAWAL_NOTE_MAX:
+        raise PrivacyError(f"Keep the note to {WITHDRAWAL_NOTE_MAX} characters.")
+    record.withdrawn_at = now
+    record.withdrawal_note = note or None
+    invitation = record.invitation
+    if invitation is not None and (invitation.attempt is None or invitation.attempt.submitted_at is None):
+        invitation_service.revoke(invitation, by=by, now=now)
+    audit.record(
+        "consent.withdrawn",
+        now=now,
+        agency_public_id=by.agency.public_id,
+        actor_public_id=by.public_id,
+        object_type="consent",
+        object_public_id=record.public_id,
+    )
+
+
 # --- Erasure ----------------------------------------------------------------------------------------
 
 
@@ -125,6 +167,7 @@ def erase_candidate(candidate: Candidate, *, by: User | None, now: datetime, cau
         session.execute(delete(model).where(model.attempt_id.in_(attempt_ids)))
     session.execute(delete(Attempt).where(Attempt.id.in_(attempt_ids)))
     session.execute(delete(Decision).where(Decision.candidate_id == candidate.id))
+    session.execute(delete(ConsentRecord).where(ConsentRecord.candidate_id == candidate.id))
     session.execute(delete(Invitation).where(Invitation.id.in_(invitation_ids)))
 
     # The outbox: every email sent to them (invitations, reminders, anything else to their address).
@@ -448,6 +491,19 @@ def export_candidate(candidate: Candidate, *, by: User, now: datetime) -> dict[s
             {"language": row.language, "fluency": row.fluency, "source": row.source} for row in candidate.languages
         ],
         "invitations": out_invitations,
+        "consents": [
+            {
+                "id": record.public_id,
+                "purpose": record.purpose,
+                "invitation": record.invitation.public_id if record.invitation else None,
+                "given_at": _when(record.given_at),
+                "statement": record.statement,
+                "statement_sha256": record.statement_digest,
+                "withdrawn_at": _when(record.withdrawn_at),
+                "withdrawal_note": record.withdrawal_note,
+            }
+            for record in consent_records(candidate)
+        ],
         "decisions": [
             {
                 "position": title,

@@ -188,6 +188,7 @@ def detail(public_id: str) -> str:
         search_row=search_row,
         search_text=search_text,
         action_form=ActionForm(),
+        consents=privacy.consent_records(candidate),
     )
 
 
@@ -511,6 +512,26 @@ def legal_hold(public_id: str) -> Response:
         flash(str(exc), "error")
         return _to_profile(candidate, "privacy")
     flash("Legal hold set: this candidate's data cannot be erased." if hold else "Legal hold cleared.", "success")
+    return _to_profile(candidate, "privacy")
+
+
+@bp.post("/<public_id>/consents/<consent_id>/withdraw")
+@access(roles=STAFF_ROLES, owns=Candidate)
+def withdraw_consent(public_id: str, consent_id: str) -> Response:
+    """Record that the candidate withdrew a consent, as they told the agency; their link stops working."""
+    candidate = get_scoped_or_404(Candidate, public_id)
+    record = next((r for r in privacy.consent_records(candidate) if r.public_id == consent_id), None)
+    if record is None:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        with unit_of_work():
+            privacy.withdraw_consent(record, note=request.form.get("note", ""), by=current_user, now=utcnow())
+    except privacy.PrivacyError as exc:
+        flash(str(exc), "error")
+        return _to_profile(candidate, "privacy")
+    flash("Withdrawal recorded. Any unfinished test link for it no longer works.", "success")
     return _to_profile(candidate, "privacy")
 
 
