@@ -6,7 +6,10 @@ A key or signing secret is shown once, in the response to the POST that made it:
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+import hmac
+import secrets
+
+from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -14,7 +17,7 @@ import webhooks
 from accounts.access import access, current_scope, get_scoped_or_404, scoped_select
 from accounts.models import ADMIN_ONLY
 from api import keys
-from api.forms import SCOPE_HINTS, ActionForm, ApiKeyForm, WebhookEndpointForm
+from api.forms import SCOPE_HINTS, ActionForm, ApiKeyForm, OnceForm, WebhookEndpointForm
 from api.models import ApiKey
 from database import db, unit_of_work, utcnow
 from webhooks import EVENT_TYPES, DeliveryStatus, WebhookDelivery, WebhookEndpoint
@@ -30,7 +33,26 @@ def _checked() -> None:
         abort(400)
 
 
+ALREADY_SENT = (
+    "That form was already sent, or a newer copy of it was opened since, so nothing was made. "
+    "Check the list below, and fill in the form again if you need another."
+)
+
+
+def _arm(form: OnceForm, kind: str) -> OnceForm:
+    """Give the form a fresh one-send token, kept in the session."""
+    form.once.data = session[f"once_{kind}"] = secrets.token_urlsafe(16)
+    return form
+
+
+def _first_send(form: OnceForm, kind: str) -> bool:
+    """Whether this is the first send of the form rendered last; the token is spent either way."""
+    expected = session.pop(f"once_{kind}", None)
+    return bool(expected) and hmac.compare_digest(str(expected), str(form.once.data or ""))
+
+
 def _api_keys_page(form: ApiKeyForm, new_key: str | None = None) -> str:
+    _arm(form, "api_key")
     return render_template(
         "api/api_keys.html",
         form=form,
@@ -49,6 +71,9 @@ def api_keys() -> Response | tuple[str, int] | str:
         return _api_keys_page(form)
     if not form.validate_on_submit():
         return _api_keys_page(form), 422
+    if not _first_send(form, "api_key"):
+        flash(ALREADY_SENT, "error")
+        return redirect(url_for("api_admin.api_keys"))
     try:
         with unit_of_work():
             created = keys.create_key(
@@ -77,6 +102,7 @@ def revoke_api_key(public_id: str) -> Response:
 
 
 def _webhooks_page(form: WebhookEndpointForm, created: WebhookEndpoint | None = None) -> str:
+    _arm(form, "webhook")
     endpoints = db.session.scalars(
         scoped_select(WebhookEndpoint, current_scope()).order_by(WebhookEndpoint.created_at.desc())
     ).all()
@@ -93,6 +119,9 @@ def webhook_endpoints() -> Response | tuple[str, int] | str:
         return _webhooks_page(form)
     if not form.validate_on_submit():
         return _webhooks_page(form), 422
+    if not _first_send(form, "webhook"):
+        flash(ALREADY_SENT, "error")
+        return redirect(url_for("api_admin.webhook_endpoints"))
     try:
         with unit_of_work():
             endpoint = webhooks.create_endpoint(

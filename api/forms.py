@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectChoice, SelectMultipleField, StringField
+from wtforms import HiddenField, RadioField, SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from accounts.forms import strip
@@ -17,7 +17,14 @@ SCOPE_HINTS = {
 }
 
 
-class ApiKeyForm(FlaskForm):
+class OnceForm(FlaskForm):
+    """A form whose POST makes a secret shown once: `once` is a token kept in the session for one send, so
+    a browser that sends the form again (a reload, the back button) makes nothing twice."""
+
+    once = HiddenField()
+
+
+class ApiKeyForm(OnceForm):
     name = StringField(
         "Name",
         filters=[strip],
@@ -32,7 +39,7 @@ class ApiKeyForm(FlaskForm):
     )
 
 
-class WebhookEndpointForm(FlaskForm):
+class WebhookEndpointForm(OnceForm):
     url = StringField(
         "Address (URL)",
         filters=[strip],

@@ -33,13 +33,19 @@ def keys_of(app, tenant):
         return db.session.scalars(select(ApiKey).where(ApiKey.agency_id == agency.id)).all()
 
 
+def once(client, url: str) -> str:
+    """The one-send token of the form on `url`, as a browser gets it by opening the page."""
+    return re.search(r'name="once" type="hidden" value="([^"]+)"', client.get(url).get_data(as_text=True)).group(1)
+
+
 def test_an_admin_creates_a_key_sees_it_once_and_revokes_it(app, admin, tenant_a):
-    response = post(admin, app, KEYS, {"name": "  ", "scope": "read"})
+    response = post(admin, app, KEYS, {"name": "  ", "scope": "read", "once": once(admin, KEYS)})
     assert response.status_code == 422
     assert "Give the key a name" in response.get_data(as_text=True)
     assert keys_of(app, tenant_a) == []
 
-    response = post(admin, app, KEYS, {"name": "Greenhouse", "scope": "write"})
+    sent = {"name": "Greenhouse", "scope": "write", "once": once(admin, KEYS)}
+    response = post(admin, app, KEYS, sent)
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Copy this key now. Rapport keeps only a fingerprint of it and cannot show it again." in page
@@ -50,6 +56,13 @@ def test_an_admin_creates_a_key_sees_it_once_and_revokes_it(app, admin, tenant_a
     assert (key.name, key.scope.value, key.prefix) == ("Greenhouse", "write", prefix)
     assert key.secret_sha256 == hashlib.sha256(secret.encode()).hexdigest()
     assert secret not in repr(vars(key))  # only the fingerprint is kept
+
+    again = post(admin, app, KEYS, sent)  # the browser reloads the page it got: the form is sent again
+    assert again.status_code == 302 and again.headers["Location"] == KEYS
+    assert "nothing was made" in admin.get(KEYS).get_data(as_text=True)
+    assert len(keys_of(app, tenant_a)) == 1
+    assert post(admin, app, KEYS, {"name": "Forged", "scope": "read"}).status_code == 302  # no token, no key
+    assert len(keys_of(app, tenant_a)) == 1
 
     listing = admin.get(KEYS).get_data(as_text=True)
     assert secret not in listing and f"rpk_{prefix}_…" in listing and "Read and write" in listing
@@ -80,14 +93,16 @@ def test_recruiters_are_refused_and_other_agencies_keys_answer_404(app, admin, t
 
 def test_webhook_endpoint_needs_https_and_shows_its_secret_once(app, admin, tenant_a):
     form = {"url": "http://ats.example.com/hook", "description": "Greenhouse", "events": ["attempt.submitted"]}
-    response = post(admin, app, HOOKS, form)
+    response = post(admin, app, HOOKS, {**form, "once": once(admin, HOOKS)})
     assert response.status_code == 422
     assert "Use an https:// address." in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalars(select(WebhookEndpoint)).all() == []
 
-    response = post(admin, app, HOOKS, {**form, "url": "https://ats.example.com/hook"})
+    sent = {**form, "url": "https://ats.example.com/hook", "once": once(admin, HOOKS)}
+    response = post(admin, app, HOOKS, sent)
     assert response.status_code == 200
+    assert post(admin, app, HOOKS, sent).status_code == 302  # sent again: no second endpoint
     with app.app_context():
         endpoint = db.session.scalars(select(WebhookEndpoint)).one()
         assert endpoint.events == ["attempt.submitted"]
