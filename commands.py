@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from accounts import services, tokens
+from accounts import services, tokens, two_factor
 from accounts.models import Agency, Role
 from assessments import rescoring
 from backup import BackupError, head_revision, inspect_backup, make_backup, prune, restore
@@ -24,6 +24,7 @@ from scenarios.services import seed_competencies
 def register(app: Flask) -> None:
     app.cli.add_command(create_agency_command)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(reset_two_factor_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(sweep_outbox_command)
     app.cli.add_command(rescore_command)
@@ -66,6 +67,28 @@ def create_agency_command(name: str, admin_email: str, admin_name: str) -> None:
     click.echo(f"Created agency {agency.name!r} ({agency.public_id}).")
     click.echo(f"An email with a set-up link is queued for {admin.email}. The link, valid for 72 hours:")
     click.echo(link)
+
+
+@click.command("reset-two-factor")
+@with_appcontext
+@click.argument("email")
+def reset_two_factor_command(email: str) -> None:
+    """Turn off a user's two-factor sign-in (a lost phone): their recovery codes and sessions end too.
+
+    Check who is asking first. An admin is asked to set it up again at their next sign-in.
+    """
+    user = services.find_user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"no user has the email address {email.strip()!r}")
+    had = user.has_two_factor
+    with unit_of_work():
+        two_factor.reset(user, utcnow())
+    if had:
+        click.echo(f"Two-factor sign-in is off for {user.email}; their sessions have ended.")
+    else:
+        click.echo(f"{user.email} did not use two-factor sign-in; their sessions have ended.")
+    if user.is_admin:
+        click.echo("As an agency admin, they will be asked to set it up again when they next sign in.")
 
 
 @click.command("seed-demo")

@@ -80,6 +80,10 @@ DEMO_AGENCIES = (
     ),
 )
 
+# Agency admins must use two-factor sign-in; the demo admins share this published secret (demo only).
+DEMO_TOTP_SECRET = "DEMOADMINRAPPORTNORTHBRIDGELAKES"  # noqa: S105 (published, demo only)
+DEMO_CODE_COMMAND = f""".venv/bin/python -c "import pyotp; print(pyotp.TOTP('{DEMO_TOTP_SECRET}').now())\""""
+
 DEMO_POSITION = ("Harbourview Logistics", "Accounts payable clerk")
 DEMO_RESPONSIBILITIES = (
     "Process supplier invoices and weekly payment runs\n"
@@ -125,6 +129,11 @@ def seed_demo(now: datetime) -> list[str]:
         for demo_user in spec.users:
             where = demo_user.client or spec.name
             lines.append(f"  {demo_user.role.label:<13} {demo_user.email:<32} {demo_user.password}  ({where})")
+    lines += [
+        f"  Agency admins also enter a two-factor code. Their authenticator secret: {DEMO_TOTP_SECRET}",
+        "  Get a code from any authenticator app (add the secret by hand, time-based), or run:",
+        f"    {DEMO_CODE_COMMAND}",
+    ]
     return [*lines, *([candidate_line] if candidate_line else []), *lines_after]
 
 
@@ -140,8 +149,9 @@ def _agency(spec: DemoAgency, now: datetime) -> Agency:
             client = services.create_client(agency, name=client_name, contact_email=contact, notes="", by=None, now=now)
         clients[client_name] = client
     for demo_user in spec.users:
-        if db.session.scalar(select(User.id).where(User.email == demo_user.email)) is None:
-            services.create_user(
+        user = db.session.scalar(select(User).where(User.email == demo_user.email))
+        if user is None:
+            user = services.create_user(
                 agency,
                 email=demo_user.email,
                 name=demo_user.name,
@@ -152,6 +162,9 @@ def _agency(spec: DemoAgency, now: datetime) -> Agency:
                 password=demo_user.password,
                 send_setup_email=False,
             )
+        if user.is_admin and not user.has_two_factor:
+            # As if set up with the published demo secret (a demo admin who set up their own phone keeps it).
+            user.totp_secret, user.two_factor_enabled_at = DEMO_TOTP_SECRET, now
     return agency
 
 

@@ -57,6 +57,30 @@ class LogoutForm(FlaskForm):
     pass
 
 
+class SignInCodeForm(FlaskForm):
+    code = StringField(
+        "Code",
+        filters=[strip],
+        validators=[DataRequired("Enter the code from your authenticator app."), Length(max=64)],
+        description="The 6-digit code your authenticator app shows for Rapport. "
+        "Lost your phone? Enter one of your recovery codes instead.",
+    )
+
+
+class TwoFactorSetupForm(FlaskForm):
+    code = StringField(
+        "6-digit code from your app",
+        filters=[strip],
+        validators=[DataRequired("Enter the code your app shows for Rapport."), Length(max=64)],
+    )
+
+
+class ConfirmPasswordForm(FlaskForm):
+    """The password again before a change to two-factor sign-in (give each form on a page its own prefix)."""
+
+    password = PasswordField("Your password", validators=[DataRequired("Enter your password."), Length(max=MAX_LENGTH)])
+
+
 ROLE_CHOICES = [SelectChoice(r.value, r.label) for r in Role]
 
 

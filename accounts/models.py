@@ -1,4 +1,4 @@
-"""Agencies, clients, users, audit events and rate-limit counters."""
+"""Agencies, clients, users, recovery codes, audit events and rate-limit counters."""
 
 from __future__ import annotations
 
@@ -6,7 +6,18 @@ import enum
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -129,6 +140,11 @@ class User(PublicIdMixin, Model):
     password_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     created_at: Mapped[datetime] = mapped_column(nullable=False)
     last_login_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Two-factor sign-in (TOTP, RFC 6238). The base32 secret is chosen when set-up starts and is in use once
+    # two_factor_enabled_at is set. The last accepted time step makes every code single-use.
+    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    two_factor_enabled_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     agency: Mapped[Agency] = relationship()
     client: Mapped[Client | None] = relationship()
@@ -161,6 +177,30 @@ class User(PublicIdMixin, Model):
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.two_factor_enabled_at is not None
+
+    @property
+    def needs_two_factor_setup(self) -> bool:
+        """Agency admins must use two-factor sign-in; until they set it up they can only do that or sign out."""
+        return self.is_admin and not self.has_two_factor
+
+
+class RecoveryCode(Model):
+    """A single-use code that stands in for an authenticator code; only its SHA-256 is kept (80 random bits)."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The unique constraint's index (user_id first) also serves lookups by user.
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), nullable=False)
+    code_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    __table_args__ = (UniqueConstraint("user_id", "code_sha256"),)
 
 
 class AuditEvent(PublicIdMixin, Model):

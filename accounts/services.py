@@ -85,13 +85,29 @@ def record_failed_sign_in(email: str, address: str, now: datetime, user: User | 
     )
 
 
-def complete_sign_in(user: User, password: str, now: datetime) -> None:
-    """Record a successful sign-in; upgrade the password hash when its parameters are outdated."""
-    user.last_login_at = now
+def accept_password(user: User, password: str) -> None:
+    """The password was right: forget the account's failures; upgrade the hash when its parameters are outdated."""
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     throttle.clear(throttle.LOGIN_PER_ACCOUNT, user.email)
-    audit.record("login.succeeded", now=now, agency_public_id=user.agency.public_id, actor_public_id=user.public_id)
+
+
+def record_sign_in(user: User, now: datetime, *, second_factor: str | None = None) -> None:
+    """Record a completed sign-in, and the kind of second-step code when there was one."""
+    user.last_login_at = now
+    audit.record(
+        "login.succeeded",
+        now=now,
+        agency_public_id=user.agency.public_id,
+        actor_public_id=user.public_id,
+        details={"second_factor": second_factor} if second_factor else None,
+    )
+
+
+def complete_sign_in(user: User, password: str, now: datetime) -> None:
+    """Record a successful sign-in without a second step; upgrade the password hash when it is outdated."""
+    accept_password(user, password)
+    record_sign_in(user, now)
 
 
 def sign_out(user: User, now: datetime) -> None:

@@ -29,6 +29,11 @@ class Limit:
 
 LOGIN_PER_ACCOUNT = Limit("login-account", 10, timedelta(minutes=15))
 LOGIN_PER_ADDRESS = Limit("login-address", 50, timedelta(minutes=15))
+# Wrong second-step codes (only someone with the password gets that far). Three steps are accepted, so each
+# guess at a 6-digit code has 3 chances in a million: 20 a day keeps a year of guessing near 2 %.
+TWO_FACTOR_PER_ACCOUNT = Limit("two-factor-account", 5, timedelta(minutes=15))
+TWO_FACTOR_PER_ACCOUNT_DAY = Limit("two-factor-account-day", 20, timedelta(days=1))
+TWO_FACTOR_PER_ADDRESS = Limit("two-factor-address", 20, timedelta(minutes=15))
 RESET_PER_ACCOUNT = Limit("reset-account", 3, timedelta(hours=1))
 RESET_PER_ADDRESS = Limit("reset-address", 20, timedelta(hours=1))
 # Bad report share links from one address: guessing tokens is pointless, but it is also not allowed.

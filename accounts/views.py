@@ -1,4 +1,5 @@
-"""Sign-in, sign-out, password resets and account set-up, the staff home page."""
+"""Sign-in (with its two-factor step), sign-out, password resets, account set-up, two-factor set-up, the staff
+home page."""
 
 from __future__ import annotations
 
@@ -10,9 +11,18 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from accounts import audit, queries, services, tokens
-from accounts.access import access, current_scope
-from accounts.forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, LogoutForm, NewPasswordForm
+from accounts import audit, queries, services, tokens, two_factor
+from accounts.access import access, current_scope, policy_of
+from accounts.forms import (
+    ChangePasswordForm,
+    ConfirmPasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    LogoutForm,
+    NewPasswordForm,
+    SignInCodeForm,
+    TwoFactorSetupForm,
+)
 from accounts.models import STAFF_ROLES, Role, User
 from database import db, unit_of_work, utcnow
 from extensions import login_manager
@@ -44,6 +54,25 @@ def end_sessions_past_their_lifetime() -> Response | None:
         flash("Your session has ended. Please sign in again.", "info")
         return redirect(url_for("accounts.login"))
     return None
+
+
+# What an admin without two-factor sign-in may still reach (besides public pages and static files).
+TWO_FACTOR_SETUP_ENDPOINTS = frozenset({"accounts.two_factor_setup", "accounts.logout"})
+
+
+@bp.before_app_request
+def require_two_factor_for_admins() -> Response | None:
+    """An agency admin without two-factor sign-in is sent to set it up, from every page that needs a sign-in."""
+    endpoint = request.endpoint
+    if endpoint is None or endpoint == "static" or endpoint in TWO_FACTOR_SETUP_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated or not current_user.needs_two_factor_setup:
+        return None
+    view = current_app.view_functions.get(endpoint)
+    policy = policy_of(view) if view is not None else None
+    if policy is None or policy.roles is None:
+        return None  # public pages, the API (keys, not cookies) and undeclared routes (404) decide for themselves
+    return redirect(url_for("accounts.two_factor_setup"), 303 if request.method != "GET" else 302)
 
 
 def client_address() -> str:
@@ -83,18 +112,108 @@ def login() -> Response | tuple[str, int] | str:
         minutes = max(1, round(exc.retry_after / 60))
         message = f"Too many attempts. Please wait {minutes} minute{'s' if minutes > 1 else ''} and try again."
         body = render_template("accounts/login.html", form=form, error=message)
-        return Response(body, status=429, headers={"Retry-After": str(exc.retry_after)})
+        return Response(body, status=429, mimetype="text/html", headers={"Retry-After": str(exc.retry_after)})
     try:
         user = services.authenticate(email, password)
     except services.AccountError as exc:
         services.record_failed_sign_in(email, client_address(), now, services.find_user_by_email(email))
         return render_template("accounts/login.html", form=form, error=str(exc)), 401
+    if user.has_two_factor:
+        with unit_of_work():
+            services.accept_password(user, password)
+        # Not signed in yet: the session holds only who passed the first step, when, and where to go next.
+        session.clear()
+        marker = {"u": user.public_id, "v": user.session_version, "at": now.timestamp()}
+        if request.args.get("next"):
+            marker["next"] = request.args["next"]
+        session[PENDING] = marker
+        return redirect(url_for("accounts.login_two_factor"))
     with unit_of_work():
         services.complete_sign_in(user, password, now)
+    _start_session(user, now)
+    if user.needs_two_factor_setup:
+        return redirect(url_for("accounts.two_factor_setup"))
+    return redirect(safe_next(request.args.get("next"), user))
+
+
+def _start_session(user: User, now: datetime) -> None:
     session.clear()  # a new session at sign-in: nothing from before carries over
     login_user(user)
     session["auth_at"] = now.timestamp()
-    return redirect(safe_next(request.args.get("next"), user))
+
+
+PENDING = "two_factor_pending"
+PENDING_LIFETIME = timedelta(minutes=5)
+
+
+def _pending_sign_in(now: datetime) -> tuple[User, str | None] | None:
+    """The user who passed the password step less than five minutes ago in this session, and where they go next."""
+    marker = session.get(PENDING)
+    if not isinstance(marker, dict):
+        return None
+    try:
+        started = datetime.fromtimestamp(float(marker["at"]), UTC)
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not timedelta(0) <= now - started <= PENDING_LIFETIME:
+        return None
+    user = db.session.scalar(select(User).where(User.public_id == str(marker.get("u"))))
+    if user is None or not user.is_active or user.session_version != marker.get("v") or not user.has_two_factor:
+        return None
+    return user, marker.get("next")
+
+
+def _too_many_codes(form: SignInCodeForm, retry_after: int) -> Response:
+    minutes = max(1, round(retry_after / 60))
+    message = f"Too many wrong codes. Please wait {minutes} minute{'s' if minutes > 1 else ''} and try again."
+    body = render_template("accounts/login_two_factor.html", form=form, error=message)
+    return Response(body, status=429, mimetype="text/html", headers={"Retry-After": str(retry_after)})
+
+
+@bp.route("/login/two-factor", methods=["GET", "POST"])
+@access(roles=None)
+def login_two_factor() -> Response | tuple[str, int] | str:
+    if current_user.is_authenticated:
+        return redirect(landing_page(current_user))
+    now = utcnow()
+    pending = _pending_sign_in(now)
+    if pending is None:
+        session.pop(PENDING, None)
+        flash("Your sign-in has timed out. Please sign in again.", "info")
+        return redirect(url_for("accounts.login"))
+    user, next_page = pending
+    form = SignInCodeForm()
+    template = "accounts/login_two_factor.html"
+    if request.method == "GET":
+        return render_template(template, form=form)
+    if not form.validate_on_submit():
+        return render_template(template, form=form), 422
+    wait = two_factor.check_throttle(user, client_address(), now)
+    if wait:
+        audit.record_now(
+            "login.two_factor_throttled",
+            now=now,
+            agency_public_id=user.agency.public_id,
+            actor_public_id=user.public_id,
+        )
+        return _too_many_codes(form, wait)
+    try:
+        with unit_of_work():
+            kind = two_factor.verify_sign_in(user, form.code.data or "", now)
+            services.record_sign_in(user, now, second_factor=kind)
+    except two_factor.WrongCode as exc:
+        two_factor.record_wrong_code(user, client_address(), now)
+        form.code.errors = [str(exc)]
+        return render_template(template, form=form), 401
+    _start_session(user, now)
+    if kind == "recovery_code":
+        left = two_factor.recovery_codes_left(user)
+        flash(
+            f"You signed in with a recovery code, which now no longer works. You have {left} left. "
+            "If you have lost your phone, set two-factor sign-in up again or make new recovery codes.",
+            "info",
+        )
+    return redirect(safe_next(next_page, user))
 
 
 @bp.post("/logout")
@@ -124,7 +243,7 @@ def forgot_password() -> Response | tuple[str, int] | str:
             services.request_password_reset(form.email.data or "", client_address(), utcnow())
     except services.Throttled as exc:
         body = render_template("accounts/forgot_password.html", form=form, error=str(exc))
-        return Response(body, status=429, headers={"Retry-After": str(exc.retry_after)})
+        return Response(body, status=429, mimetype="text/html", headers={"Retry-After": str(exc.retry_after)})
     flash(
         "If an account uses that address, we have sent it a link to choose a new password. "
         "The link works once, for 30 minutes.",
@@ -239,3 +358,95 @@ def home() -> Response | str:
         counts=queries.dashboard_counts(scope),
         clients=queries.list_clients(scope),
     )
+
+
+# --- Two-factor sign-in: set-up, recovery codes, turning it off --------------------------------------
+
+
+def _recovery_codes_page(codes: list[str]) -> Response:
+    body = render_template("accounts/recovery_codes.html", codes=codes)
+    # Shown once: never stored by a browser or a proxy (every page is no-store; this one must be).
+    return Response(body, status=200, mimetype="text/html", headers={"Cache-Control": "no-store, private"})
+
+
+@bp.get("/account/two-factor")
+@access(roles=SIGNED_IN_ROLES)
+def two_factor_settings() -> str:
+    user: User = current_user
+    return render_template(
+        "accounts/two_factor.html",
+        codes_left=two_factor.recovery_codes_left(user) if user.has_two_factor else 0,
+        regenerate_form=ConfirmPasswordForm(prefix="regenerate"),
+        disable_form=ConfirmPasswordForm(prefix="disable"),
+    )
+
+
+def _setup_page(form: TwoFactorSetupForm, user: User) -> str:
+    return render_template(
+        "accounts/two_factor_setup.html",
+        form=form,
+        secret=two_factor.group(user.totp_secret or ""),
+        qr_code=two_factor.qr_code_data_uri(two_factor.provisioning_uri(user)),
+        required=user.needs_two_factor_setup,
+    )
+
+
+@bp.route("/account/two-factor/setup", methods=["GET", "POST"])
+@access(roles=SIGNED_IN_ROLES)
+def two_factor_setup() -> Response | tuple[str, int] | str:
+    user: User = current_user
+    if user.has_two_factor:
+        return redirect(url_for("accounts.two_factor_settings"))
+    form = TwoFactorSetupForm()
+    if request.method == "GET" or user.totp_secret is None:
+        with unit_of_work():
+            two_factor.start_setup(user)
+        return _setup_page(form, user)
+    if not form.validate_on_submit():
+        return _setup_page(form, user), 422
+    try:
+        with unit_of_work():
+            codes = two_factor.enable(user, form.code.data or "", utcnow())
+    except two_factor.TwoFactorError as exc:
+        form.code.errors = [str(exc)]
+        return _setup_page(form, user), 422
+    return _recovery_codes_page(codes)
+
+
+@bp.post("/account/two-factor/recovery-codes")
+@access(roles=SIGNED_IN_ROLES)
+def regenerate_recovery_codes() -> Response | tuple[str, int]:
+    user: User = current_user
+    form = ConfirmPasswordForm(prefix="regenerate")
+    page = "accounts/two_factor.html"
+    others = {"disable_form": ConfirmPasswordForm(prefix="disable", formdata=None)}
+    codes_left = two_factor.recovery_codes_left(user)
+    if not form.validate_on_submit():
+        return render_template(page, regenerate_form=form, codes_left=codes_left, **others), 422
+    try:
+        with unit_of_work():
+            codes = two_factor.regenerate_recovery_codes(user, form.password.data or "", utcnow())
+    except two_factor.TwoFactorError as exc:
+        form.password.errors = [str(exc)]
+        return render_template(page, regenerate_form=form, codes_left=codes_left, **others), 422
+    return _recovery_codes_page(codes)
+
+
+@bp.post("/account/two-factor/disable")
+@access(roles=SIGNED_IN_ROLES)
+def disable_two_factor() -> Response | tuple[str, int]:
+    user: User = current_user
+    form = ConfirmPasswordForm(prefix="disable")
+    page = "accounts/two_factor.html"
+    others = {"regenerate_form": ConfirmPasswordForm(prefix="regenerate", formdata=None)}
+    codes_left = two_factor.recovery_codes_left(user)
+    if not form.validate_on_submit():
+        return render_template(page, disable_form=form, codes_left=codes_left, **others), 422
+    try:
+        with unit_of_work():
+            two_factor.disable(user, form.password.data or "", utcnow())
+    except two_factor.TwoFactorError as exc:
+        form.password.errors = [str(exc)]
+        return render_template(page, disable_form=form, codes_left=codes_left, **others), 422
+    flash("Two-factor sign-in is off. You sign in with your password only.", "success")
+    return redirect(url_for("accounts.two_factor_settings"))

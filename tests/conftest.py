@@ -229,6 +229,8 @@ def pytest_configure(config: pytest.Config) -> None:
 # --- Builders ---------------------------------------------------------------------------------
 
 PASSWORD = "correct horse battery"
+# build_tenant's admins use two-factor sign-in with this authenticator secret; sign_in() enters their codes.
+TOTP_SECRET = "RAPPORTTESTSECRETRAPPORTTESTSECR"
 
 
 @dataclass
@@ -347,6 +349,8 @@ def build_tenant(app: Flask, label: str, suffix: str | None = None) -> Tenant:
                 password=PASSWORD,
                 send_setup_email=False,
             )
+            if role is Role.ADMIN:  # admins must use two-factor sign-in
+                user.totp_secret, user.two_factor_enabled_at = TOTP_SECRET, now
             people[role] = {"email": user.email, "name": user.name, "public_id": user.public_id}
         from assessments import services as assessments
         from positions.models import Position
@@ -497,9 +501,39 @@ def post(client: FlaskClient, app: Flask, url: str, data: dict[str, Any] | None 
     return client.post(url, data={**(data or {}), "csrf_token": csrf_token(client, app)}, **kw)
 
 
+def two_factor_code(app: Flask, email_address: str) -> str:
+    """A code the app accepts for this user now: the authenticator code of the step after the last accepted one
+    (a code works once; the current step and the next are accepted), else a recovery code added for the purpose."""
+    import pyotp
+    from sqlalchemy import select
+
+    from accounts import two_factor
+    from accounts.models import RecoveryCode, User
+    from database import db, unit_of_work, utcnow
+
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == email_address.strip().lower()))
+        assert user is not None and user.totp_secret, f"{email_address} has no two-factor secret"
+        totp = pyotp.TOTP(user.totp_secret)
+        current = totp.timecode(utcnow())
+        step = max(current, (user.totp_last_step or 0) + 1)
+        if step <= current + two_factor.WINDOW:
+            return totp.generate_otp(step)
+        code = two_factor.new_recovery_code()  # two sign-ins within 30 seconds used both steps up
+        with unit_of_work():
+            db.session.add(
+                RecoveryCode(user_id=user.id, code_sha256=two_factor.recovery_code_sha256(code), created_at=utcnow())
+            )
+        return code
+
+
 def sign_in(client: FlaskClient, app: Flask, email_address: str, password: str = PASSWORD) -> Any:
+    """Sign in, entering a two-factor code when the app asks for one; returns the last response (a redirect)."""
     response = post(client, app, "/login", {"email": email_address, "password": password})
     assert response.status_code == 302, response.status_code
+    if response.headers["Location"] == "/login/two-factor":
+        response = post(client, app, "/login/two-factor", {"code": two_factor_code(app, email_address)})
+        assert response.status_code == 302, response.status_code
     return response
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from accounts.models import Agency, AuditEvent, Client, Role, User
 from api.models import ApiKey
 from database import db
-from demo import DEMO_API_KEY
+from demo import DEMO_API_KEY, DEMO_TOTP_SECRET
 from mailer import EmailMessage, EmailStatus
 from tests.conftest import BASE_URL, post, sign_in
 from webhooks import WebhookEndpoint
@@ -109,7 +109,11 @@ def test_seed_demo_is_idempotent_and_its_admin_can_sign_in(app, ctx):
 
     assert second.exit_code == 0, second.output
     assert {model: count(model) for model in counts} == counts
-    sign_in(app.test_client(), app, "admin@northbridge.example", "amber-kite-harbour")
+    sign_in(app.test_client(), app, "admin@northbridge.example", "amber-kite-harbour")  # with a two-factor code
+    assert DEMO_TOTP_SECRET in second.output and "pyotp.TOTP" in second.output
+    demo_users = {u.email: u for u in db.session.scalars(select(User))}
+    assert demo_users["admin@lakeside.example"].totp_secret == DEMO_TOTP_SECRET
+    assert not demo_users["recruiter@northbridge.example"].has_two_factor  # a password only
     # The printed demo API key answers the API; the key and the (disabled) webhook endpoint are made once.
     assert DEMO_API_KEY in second.output
     assert (count(ApiKey), count(WebhookEndpoint)) == (1, 1)

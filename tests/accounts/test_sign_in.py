@@ -11,7 +11,7 @@ from accounts import services, throttle
 from accounts.models import AuditEvent, User
 from accounts.passwords import password_problem
 from database import db, unit_of_work, utcnow
-from tests.conftest import PASSWORD, csrf_token, post, sign_in
+from tests.conftest import PASSWORD, TOTP_SECRET, csrf_token, post, sign_in
 
 
 def user_row(app, email):
@@ -123,7 +123,7 @@ def test_deactivation_and_demotion_end_sessions_at_once(app, client, tenant_a):
     other_admin = app.test_client()
     with app.app_context(), unit_of_work():
         agency = db.session.scalar(select(User).where(User.email == tenant_a.admin["email"])).agency
-        services.create_user(
+        second = services.create_user(
             agency,
             email="second-admin@alpha.example",
             name="Second Admin",
@@ -134,6 +134,7 @@ def test_deactivation_and_demotion_end_sessions_at_once(app, client, tenant_a):
             password=PASSWORD,
             send_setup_email=False,
         )
+        second.totp_secret, second.two_factor_enabled_at = TOTP_SECRET, utcnow()
     sign_in(other_admin, app, "second-admin@alpha.example")
     assert other_admin.get("/admin/users").status_code == 200
     second = user_row(app, "second-admin@alpha.example")

@@ -20,7 +20,7 @@ from flask import Flask
 from playwright.sync_api import ConsoleMessage, Page, Response
 from werkzeug.serving import make_server
 
-from tests.conftest import CI, PASSWORD, Mailbox, Tenant, build_tenant
+from tests.conftest import CI, PASSWORD, Mailbox, Tenant, build_tenant, two_factor_code
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -89,9 +89,10 @@ def live_server(app: Flask) -> Iterator[str]:
 class LivePage:
     """A page on the live server that records console errors and the status of each document it loads."""
 
-    def __init__(self, page: Page, base_url: str) -> None:
+    def __init__(self, page: Page, base_url: str, app: Flask | None = None) -> None:
         self.page = page
         self.base_url = base_url
+        self.app = app  # to work out the two-factor codes of the users that sign_in() signs in
         self.errors: list[str] = []
         self.documents: dict[str, int] = {}
         self.last_status: int | None = None
@@ -140,18 +141,22 @@ class LivePage:
         assert errors == [], f"{name}: console errors on {self.path}: {errors}"
 
     def sign_in(self, email: str, password: str = PASSWORD) -> None:
-        """Fill in and submit the sign-in form on the current page."""
+        """Fill in and submit the sign-in form on the current page, and the two-factor code when asked for one."""
         page = self.page
         page.get_by_label("Email address").fill(email)
         page.get_by_label("Password", exact=True).fill(password)
         with page.expect_navigation():
             page.get_by_role("button", name="Sign in").click()
+        if self.path == "/login/two-factor" and self.app is not None:
+            page.get_by_label("Code", exact=True).fill(two_factor_code(self.app, email))
+            with page.expect_navigation():
+                page.get_by_role("button", name="Continue").click()
 
 
 @pytest.fixture
-def browser_page(page: Page, live_server: str) -> Iterator[LivePage]:
+def browser_page(page: Page, live_server: str, app: Flask) -> Iterator[LivePage]:
     """A fresh page on the live server; fails the test if console errors were left unchecked."""
-    visitor = LivePage(page, live_server)
+    visitor = LivePage(page, live_server, app)
     yield visitor
     visitor.assert_no_console_errors("end of test")
 
