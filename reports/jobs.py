@@ -107,6 +107,8 @@ def request_render(
         position = db.session.get_one(Position, report.position_id)
     assert position is not None
     agency_id, client_id, report_id = _subject(kind, report, position)
+    if batch is None:
+        _hold_subject(report, position)
     content_hash = report_context.context_hash(build_context(kind, report, position, now))
     if batch is None:
         existing = _unfinished_or_current(kind, report_id, position.id, content_hash)
@@ -134,6 +136,16 @@ def request_render(
         job_id = job.id
         after_commit(lambda: _enqueue(job_id))
     return job
+
+
+def _hold_subject(report: Report | None, position: Position) -> None:
+    """Lock the report's (or the shortlist's position's) row until commit, and read it afresh, so that two requests
+    at once, from two web processes, do not both find no job and add one each (two renders). SQLite's writes are
+    serial already."""
+    model: type[Report] | type[Position] = Report if report is not None else Position
+    row_id = report.id if report is not None else position.id
+    locked = select(model).where(model.id == row_id).with_for_update()
+    db.session.scalars(locked.execution_options(populate_existing=True)).one()
 
 
 def _enqueue(job_id: int) -> None:

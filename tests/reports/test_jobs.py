@@ -4,12 +4,16 @@ the sweep that finds lost tasks, deleted subjects, and position batches with the
 
 from __future__ import annotations
 
+import contextlib
 import html
 import io
 import re
+import threading
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -108,6 +112,33 @@ def test_a_requested_dossier_is_rendered_once_and_reads_back(app, tenant_a):
         assert renewed.status is JobStatus.DONE and renewed.file_id != file.id
         assert "Calm on the phone; check the payroll reference." in flat_text(renewed.file.pdf)  # type: ignore[union-attr]
         assert jobs.current_file(ReportKind.DOSSIER, report=report(world), now=NOW).id == renewed.file_id  # type: ignore[union-attr]
+
+
+def test_two_requests_at_once_for_one_report_make_one_job(app, tenant_a, held, monkeypatch):
+    """Two web processes asked for the same PDF at the same moment (a double click, two tabs): one job, so one
+    render. Each request looks for a job before adding one; here both look before either commits."""
+    world = build_world(app, tenant_a, names=("Ada Able",))
+    both_looked = threading.Barrier(2, timeout=2)
+    look = jobs._unfinished_or_current
+
+    def look_then_wait(*args: Any) -> ReportJob | None:
+        found = look(*args)
+        with contextlib.suppress(threading.BrokenBarrierError):  # the other request waits for this one's commit
+            both_looked.wait()
+        return found
+
+    monkeypatch.setattr(jobs, "_unfinished_or_current", look_then_wait)
+
+    def ask() -> int:
+        with app.app_context():
+            return request(ReportKind.DOSSIER, world)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        asked = [future.result() for future in [pool.submit(ask) for _ in range(2)]]
+    assert asked[0] == asked[1]
+    assert held == [asked[0]]
+    with app.app_context():
+        assert count(ReportJob) == 1
 
 
 def test_each_report_kind_renders_pages_that_are_not_blank(app, tenant_a, tmp_path: Path):
