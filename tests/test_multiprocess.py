@@ -14,12 +14,16 @@ Redis: skipped without them, failed without them when CI=true.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import itertools
 import json
 import os
 import random
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -38,6 +42,9 @@ from sqlalchemy import func, select
 from app import create_app
 from tests.conftest import CI, PASSWORD, POSTGRES_ADMIN_URL, Mailbox, _base_config, _pg_url, free_port, make_scenario
 from tests.processes import (
+    ROOT,
+    alive,
+    children_of,
     process_env,
     spawn_web,
     spawn_worker,
@@ -54,6 +61,7 @@ REDIS_DB = 13
 CANDIDATES = 12
 CONCURRENT = 4  # candidates taking the test at the same moment
 TWO_TABS = {0, 5, 9}  # candidates who answer in two tabs at once (two sessions, one attempt)
+DOUBLE_CLICK = (1, 6)  # candidates whose PDF the recruiter asks for twice at once, before releasing it
 DEADLINE = 60  # seconds any one stage may take on a busy machine
 
 # The items after the tenant's own rate item, in the assessment's order.
@@ -193,7 +201,7 @@ REVISION = re.compile(r'name="revision" value="(\d+)"')
 class Browser:
     """One person's cookies; each request goes to the next web process in turn (sessions are signed cookies)."""
 
-    def __init__(self, ports: tuple[int, int]) -> None:
+    def __init__(self, ports: tuple[int, ...]) -> None:
         self.session = requests.Session()
         self.ports = itertools.cycle(ports)
 
@@ -363,6 +371,7 @@ def test_two_web_processes_and_two_consumers_lose_nothing_and_do_nothing_twice(
         with app.app_context():
             query = select(Candidate.email, Invitation.public_id).join(Invitation.candidate)
             invitation_of = dict(db.session.execute(query).all())
+            invitation_id_of = dict(db.session.execute(select(Invitation.public_id, Invitation.id)).all())
         formats = ["rate", *FORMATS]
         assert len(formats) == world.items
 
@@ -376,14 +385,41 @@ def test_two_web_processes_and_two_consumers_lose_nothing_and_do_nothing_twice(
         assert all(t.submitted for t in taken)
         print(f"tests taken: {time.monotonic() - started:.1f} s")
 
-        # The recruiter releases every report: the client's user is emailed, a consumer renders the PDF.
-        for t in taken:
-            page = recruiter.get(f"/reports/invitations/{t.invitation}")
-            assert page.status_code == 200, page.status_code
-            released = recruiter.post(
-                f"/reports/invitations/{t.invitation}/release", data={"csrf_token": csrf_of(page)}
+        # The recruiter releases every report, from two tabs at once: the client's user is emailed, a consumer
+        # renders the PDF. One CSRF token serves the whole session.
+        token = csrf_of(recruiter.get(f"/assessments/{world.assessment_id}"))
+        tabs = [recruiter, Browser(ports[::-1])]
+        tabs[1].session.cookies.update(recruiter.session.cookies)
+
+        def release(tab: Browser, invitations: list[str]) -> None:
+            for invitation in invitations:
+                released = tab.post(f"/reports/invitations/{invitation}/release", data={"csrf_token": token})
+                assert released.status_code == 302, released.status_code
+                assert "/reports/invitations/" in released.headers["Location"]
+
+        # Before that, for a few, notes and then "Create PDF" clicked twice at once, once on each web process:
+        # one job, one render (reports/jobs.py holds the report's row while it looks for a job).
+        for n in DOUBLE_CLICK:
+            subject = taken[n].invitation
+            noted = recruiter.post(
+                f"/reports/invitations/{subject}/notes", data={"csrf_token": token, "notes": f"Notes {n}"}
             )
-            assert released.status_code == 302, released.status_code
+            assert noted.status_code == 302, noted.status_code
+            clicks = [Browser((port,)) for port in ports]
+            together = threading.Barrier(2, timeout=10)
+
+            def click(tab: Browser, subject: str = subject, together: threading.Barrier = together) -> int:
+                tab.session.cookies.update(recruiter.session.cookies)
+                together.wait()
+                return tab.post(f"/reports/invitations/{subject}/render", data={"csrf_token": token}).status_code
+
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                assert [f.result() for f in [pool.submit(click, tab) for tab in clicks]] == [302, 302]
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            halves = [[t.invitation for t in taken[n::2]] for n in range(2)]
+            for outcome in [pool.submit(release, tab, half) for tab, half in zip(tabs, halves, strict=True)]:
+                outcome.result()
 
         def renders_finished() -> bool:
             with app.app_context():
@@ -451,14 +487,21 @@ def test_two_web_processes_and_two_consumers_lose_nothing_and_do_nothing_twice(
             assert set(delivered) == set(expected), "an email was lost, or one was sent that no row holds"
             assert [mid for mid, n in delivered.items() if n > 1] == [], "an email was delivered twice"
 
-            # Every report was rendered once: one job each, one attempt, one stored PDF, one render logged.
+            # Every report was rendered once per content: one job for each content, one attempt, one stored PDF,
+            # one render logged. A report asked for before its release has a second job for the released content,
+            # unless the release came while the first was still waiting (the job renders what is current then).
             reports = db.session.scalars(select(Report)).all()
             assert len(reports) == CANDIDATES and all(r.released_at is not None for r in reports)
             jobs = db.session.scalars(select(ReportJob)).all()
-            assert sorted(j.report_id for j in jobs) == sorted(r.id for r in reports)
+            per_report = collections.Counter(j.report_id for j in jobs)
+            clicked = {invitation_id_of[taken[n].invitation] for n in DOUBLE_CLICK}
+            assert all(per_report[r.id] in ((1, 2) if r.invitation_id in clicked else (1,)) for r in reports), (
+                per_report
+            )
+            assert len({(j.report_id, j.context_hash) for j in jobs}) == len(jobs), "one content, two jobs"
             assert all(j.status is JobStatus.DONE and j.attempts == 1 and j.file_id for j in jobs)
             files = db.session.scalars(select(ReportFile)).all()
-            assert len(files) == CANDIDATES
+            assert len(files) == len(jobs)
             assert {f.id for f in files} == {j.file_id for j in jobs}
             assert all(f.pdf.startswith(b"%PDF-") and f.pages >= 1 for f in files)
             consumer_logs = "".join(log.read_text(errors="replace") for log in cluster.logs[2:])
@@ -473,3 +516,108 @@ def test_two_web_processes_and_two_consumers_lose_nothing_and_do_nothing_twice(
             db.session.remove()
             db.engine.dispose()
         print(f"multi-process test body: {time.monotonic() - started:.1f} s")
+
+
+# --- A consumer killed mid-run -------------------------------------------------------------------------------
+
+QUEUE_EMAILS = """
+import sys
+from app import create_app
+from database import unit_of_work, utcnow
+from mailer import queue_email
+app = create_app()
+with app.app_context(), unit_of_work():
+    for n in range(int(sys.argv[1])):
+        queue_email(to=f"reader{n:02d}@killed.example", template="password_reset",
+                    values={"name": f"Reader {n}", "link": "https://x.example/y", "minutes": "30"},
+                    now=utcnow(), agency_id=None)
+"""
+KILLED_EMAILS = 40
+
+
+class SlowMailbox(Mailbox):
+    """A server that takes a moment over each message, so a consumer killed mid-run is killed mid-delivery."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(0.15)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def slow_smtp() -> Iterator[tuple[Mailbox, int]]:
+    from aiosmtpd.controller import Controller
+
+    mailbox, port = SlowMailbox(), free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield mailbox, port
+    controller.stop()
+
+
+def test_a_consumer_killed_mid_delivery_loses_no_email_and_repeats_only_those_in_flight(
+    tmp_path: Path, postgres_url: str, redis_url: str, slow_smtp: tuple[Mailbox, int]
+) -> None:
+    """DECISIONS.md: at least once; a duplicate only in the crash window, with the same Message-ID. The periodic
+    sweep on the surviving consumer sends again what the killed one held (a short lease here, 5 minutes by default).
+    """
+    from database import db
+    from mailer import EmailMessage, EmailStatus
+
+    mailbox, smtp_port = slow_smtp
+    env = process_env(tmp_path, postgres_url, smtp_port=smtp_port, redis_url=redis_url, EMAIL_LEASE_SECONDS="2")
+    logs = [tmp_path / "consumer-1.log", tmp_path / "consumer-2.log"]
+    app = create_app(_base_config(postgres_url, smtp_port))
+    processes = []
+    try:
+        processes.append(spawn_worker(env, logs[0], "--workers", "2"))
+        processes.append(spawn_worker(env, logs[1], "--workers", "2", "--no-periodic"))
+        victim = processes[1]
+        wait_until_consuming(logs[0])
+        wait_until_consuming(logs[1])
+        render_children = children_of(victim.pid)
+        subprocess.run(
+            [sys.executable, "-c", QUEUE_EMAILS, str(KILLED_EMAILS)], cwd=ROOT, env=env, check=True, timeout=60
+        )
+        wait_for(lambda: len(mailbox.messages) >= 6, DEADLINE, "the first deliveries", logs[1])
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        with app.app_context():
+            in_flight = set(
+                db.session.scalars(select(EmailMessage.id).where(EmailMessage.status == EmailStatus.SENDING))
+            )
+            db.session.remove()
+        # Its render process notices the closed socket and ends: nothing is left behind.
+        wait_for(lambda: not any(alive(pid) for pid in render_children), DEADLINE, "the render child gone", logs[1])
+
+        def all_sent() -> bool:
+            with app.app_context():
+                waiting = db.session.scalar(
+                    select(func.count()).select_from(EmailMessage).where(EmailMessage.status != EmailStatus.SENT)
+                )
+                db.session.remove()
+            return waiting == 0
+
+        # The sweep runs at the top of each minute; the lease has long run out by then.
+        wait_for(all_sent, 90, "every email sent after the kill", logs[0])
+        time.sleep(1)
+        with app.app_context():
+            rows = db.session.scalars(select(EmailMessage)).all()
+            db.session.remove()
+        delivered = collections.Counter(str(m["Message-ID"]) for m in list(mailbox.messages))
+        assert len(rows) == KILLED_EMAILS
+        assert set(delivered) == {row.message_id for row in rows}, "an email was lost"
+        resent = {row.id for row in rows if row.attempts > 1}
+        assert resent <= in_flight, "only a message the killed consumer held is sent again"
+        assert len(resent) <= 2, "the killed consumer had two threads"
+        twice = {row.id for row in rows if delivered[row.message_id] > 1}
+        assert twice <= resent, "a duplicate only in the crash window: a message sent again after a lost outcome"
+        assert all(delivered[row.message_id] <= row.attempts for row in rows)
+        print(f"in flight at the kill: {len(in_flight)}, sent again: {len(resent)}, delivered twice: {len(twice)}")
+    except BaseException:
+        print("\n".join(f"--- {log.name} ---\n{log.read_text(errors='replace')[-4000:]}" for log in logs))
+        raise
+    finally:
+        stop_all(processes)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
