@@ -14,6 +14,7 @@ from typing import Final
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 import webhooks
 from accounts import audit, tokens
@@ -145,11 +146,12 @@ def save_notes(report: Report, notes: str, *, by: User, now: datetime) -> None:
     _audit("report.notes_saved", report, by=by, now=now)
 
 
-def release_blockers(invitation: Invitation, report: Report | None) -> tuple[str, ...]:
+def release_blockers(invitation: Invitation, report: Report | None, *, scored: bool | None = None) -> tuple[str, ...]:
+    """Why the report cannot be released now (nothing: it can); ``scored`` when the caller already knows it."""
     blockers = []
     if invitation.assessment.pilot:
         blockers.append("This is a pilot assessment: its results are never released to clients.")
-    if not _scored(invitation):
+    if not (_scored(invitation) if scored is None else scored):
         blockers.append("The candidate's test is not finished and scored.")
     if invitation.revoked_at is not None:
         blockers.append("The invitation was revoked.")
@@ -310,13 +312,24 @@ def _latest_job(kind: ReportKind, report: Report | None) -> ReportJob | None:
     )
 
 
-def review(invitation: Invitation, now: datetime, *, with_context: bool = True) -> Review:
+@dataclass(frozen=True)
+class _Known:
+    """What position_overview read for one invitation in a few queries for all of them."""
+
+    report: Report | None
+    scored: bool
+    share_links: list[ShareLink]
+    dossier_job: ReportJob | None
+    feedback_job: ReportJob | None
+
+
+def review(invitation: Invitation, now: datetime, *, with_context: bool = True, known: _Known | None = None) -> Review:
     """The review page's facts; ``with_context`` False skips assembling the report (lists of many candidates)."""
-    report = report_for(invitation)
+    report = known.report if known is not None else report_for(invitation)
     assessment = invitation.assessment
     agency = db.session.get_one(Agency, invitation.agency_id)
     client = db.session.get_one(Client, invitation.client_id)
-    scored = _scored(invitation)
+    scored = known.scored if known is not None else _scored(invitation)
     missing: tuple[str, ...] = ()
     overall_text = None
     if with_context and (report is not None or scored):
@@ -325,14 +338,15 @@ def review(invitation: Invitation, now: datetime, *, with_context: bool = True) 
         dossier = report_context.dossier_context(draft)
         missing = dossier.missing
         overall_text = dossier.overall.text if dossier.overall else None
-    links = (
-        list(
+    if known is not None:
+        links = known.share_links
+    elif report is not None:
+        links = list(
             db.session.scalars(select(ShareLink).where(ShareLink.report_id == report.id).order_by(ShareLink.id.desc()))
         )
-        if report is not None
-        else []
-    )
-    blockers = release_blockers(invitation, report)
+    else:
+        links = []
+    blockers = release_blockers(invitation, report, scored=scored)
     return Review(
         invitation=invitation,
         report=report,
@@ -346,24 +360,68 @@ def review(invitation: Invitation, now: datetime, *, with_context: bool = True) 
         blockers=blockers,
         overall_text=overall_text,
         share_links=links,
-        dossier_job=_latest_job(ReportKind.DOSSIER, report),
-        feedback_job=_latest_job(ReportKind.FEEDBACK, report),
+        dossier_job=known.dossier_job if known is not None else _latest_job(ReportKind.DOSSIER, report),
+        feedback_job=known.feedback_job if known is not None else _latest_job(ReportKind.FEEDBACK, report),
         feedback_enabled=agency.feedback_reports,
         missing=missing,
     )
 
 
 def position_overview(position: Position, now: datetime) -> list[Review]:
-    """Every submitted invitation of the position's assessments, candidates in name order."""
-    from assessments.models import Attempt
+    """Every submitted invitation of the position's assessments, candidates in name order.
+
+    A fixed number of queries whatever the number of candidates: their reports, results, share links and jobs
+    are read for all of them at once.
+    """
+    from assessments.models import Attempt, AttemptResult
     from candidates.models import Candidate
 
-    invitations = db.session.scalars(
+    submitted = (
         select(Invitation)
         .join(Assessment, Assessment.id == Invitation.assessment_id)
         .join(Attempt, Attempt.invitation_id == Invitation.id)
         .join(Candidate, Candidate.id == Invitation.candidate_id)
         .where(Assessment.position_id == position.id, Attempt.submitted_at.is_not(None))
-        .order_by(Candidate.name, Invitation.id)
     )
-    return [review(invitation, now, with_context=False) for invitation in invitations]
+    invitations = db.session.scalars(
+        submitted.options(contains_eager(Invitation.attempt), contains_eager(Invitation.candidate)).order_by(
+            Candidate.name, Invitation.id
+        )
+    ).all()
+    ids = submitted.with_only_columns(Invitation.id)
+    reports = {r.invitation_id: r for r in db.session.scalars(select(Report).where(Report.invitation_id.in_(ids)))}
+    report_ids = select(Report.id).where(Report.invitation_id.in_(ids))
+    # An attempt counts as scored when it has any result row (report_context.current_result falls back to the latest).
+    scored = set(
+        db.session.scalars(
+            select(AttemptResult.attempt_id).where(
+                AttemptResult.attempt_id.in_(submitted.with_only_columns(Attempt.id))
+            )
+        )
+    )
+    links: dict[int, list[ShareLink]] = {}
+    for link in db.session.scalars(
+        select(ShareLink).where(ShareLink.report_id.in_(report_ids)).order_by(ShareLink.id.desc())
+    ):
+        links.setdefault(link.report_id, []).append(link)
+    latest: dict[tuple[int, ReportKind], ReportJob] = {}
+    for job in db.session.scalars(
+        select(ReportJob).where(ReportJob.report_id.in_(report_ids)).order_by(ReportJob.id.desc())
+    ):
+        if job.report_id is not None:
+            latest.setdefault((job.report_id, job.kind), job)
+    # Held for the loop: review() finds them in the session, whose identity map keeps only weak references.
+    held = (db.session.get_one(Agency, position.agency_id), db.session.get_one(Client, position.client_id))
+    reviews = []
+    for invitation in invitations:
+        report = reports.get(invitation.id)
+        known = _Known(
+            report=report,
+            scored=invitation.attempt is not None and invitation.attempt.id in scored,
+            share_links=links.get(report.id, []) if report is not None else [],
+            dossier_job=latest.get((report.id, ReportKind.DOSSIER)) if report is not None else None,
+            feedback_job=latest.get((report.id, ReportKind.FEEDBACK)) if report is not None else None,
+        )
+        reviews.append(review(invitation, now, with_context=False, known=known))
+    del held
+    return reviews

@@ -385,6 +385,55 @@ def test_a_feedback_report_only_when_the_agency_offers_them(app, recruiter, tena
 # --- A position and its batch ------------------------------------------------------------------------------
 
 
+def statements_of(app: Flask, client: Any, url: str) -> list[str]:
+    """The SQL statements one GET of the page runs."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def counted(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split())[:120])
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", counted)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", counted)
+    return statements
+
+
+def test_the_position_overview_runs_as_many_queries_for_30_candidates_as_for_3(app, recruiter, tenant_a):
+    def add(first: int, last: int) -> Sitting:
+        for number in range(first, last):
+            added = add_sitting(app, tenant_a, f"Candidate {number:02d}")
+            if number % 3 == 0:
+                report = add_report(app, added, released=number % 2 == 0)
+                with app.app_context(), unit_of_work():
+                    row = db.session.scalars(select(Report).where(Report.public_id == report)).one()
+                    db.session.add(
+                        ShareLink(
+                            agency_id=row.agency_id,
+                            client_id=row.client_id,
+                            report_id=row.id,
+                            token_version=1,
+                            expires_at=NOW + timedelta(days=7),
+                            views=0,
+                            created_at=NOW,
+                        )
+                    )
+        return added
+
+    url = f"/reports/positions/{add(0, 3).position}"
+    three = statements_of(app, recruiter, url)
+    add(3, 30)
+    thirty = statements_of(app, recruiter, url)
+    repeated = sorted({q for q in thirty if thirty.count(q) > three.count(q)})
+    assert len(thirty) == len(three), f"{len(three)} statements for 3 candidates, {len(thirty)} for 30: {repeated}"
+    assert "Candidate 29" in text_of(recruiter.get(url))
+
+
 @INLINE
 def test_a_position_batch_shows_progress_and_ends_in_one_zip(app, recruiter, tenant_a, sitting):
     add_report(app, sitting)
