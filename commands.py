@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
+from typing import Any
 
 import click
 from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from accounts import services, tokens, two_factor
 from accounts.models import Agency, Role
 from assessments import rescoring
 from backup import BackupError, head_revision, inspect_backup, make_backup, prune, restore
 from candidates import privacy
-from database import db, unit_of_work, utcnow
+from database import db, describe_database_error, unit_of_work, utcnow
 from demo import seed_demo
 from positions.services import seed_transfer_table
 from scenarios.services import seed_competencies
@@ -31,6 +34,25 @@ def register(app: Flask) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(retention_command)
+    for command in app.cli.commands.values():
+        report_database_errors(command)
+
+
+def report_database_errors(command: click.Command) -> None:
+    """Make a database that cannot be reached or written (down, full, read-only) end the command with one plain
+    line and exit code 1, rather than a traceback."""
+    callback = command.callback
+    if callback is None:
+        return
+
+    @functools.wraps(callback)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except OperationalError as exc:
+            raise click.ClickException(describe_database_error(exc)) from None
+
+    command.callback = wrapped
 
 
 @click.command("create-agency")
@@ -125,8 +147,11 @@ def worker_command(workers: int, shutdown_timeout: float, periodic: bool) -> Non
     import signal
 
     from reports.pool import get_pool
-    from tasks import huey
+    from tasks import huey, queue_problem
 
+    problem = queue_problem()
+    if problem:  # otherwise the consumer would start and log a traceback a second, forever
+        raise click.ClickException(problem)
     # The consumer owns the pool of long-lived render processes (started now, so the first report is quick).
     pool = get_pool()
     consumer = huey.create_consumer(

@@ -160,6 +160,50 @@ def independent_unit_of_work() -> Iterator[Session]:
         _writing.reset(token)
 
 
+# What a database error means for an operator, by a fragment of the driver's message (SQLite) or SQLSTATE
+# (PostgreSQL). These need someone to act; any other OperationalError is a restart, a dropped connection or a
+# lock held too long, which passes by itself.
+_STORAGE_MESSAGES = (
+    ("database or disk is full", "The disk holding the database is full: free some space (nothing needs restarting)."),
+    (
+        "attempt to write a readonly database",
+        "The database is read-only: check the permissions of the database file and its folder, and that the disk "
+        "is mounted read-write.",
+    ),
+    (
+        "unable to open database file",
+        "The database file cannot be opened: check that it and its folder exist and are writable (SQLite creates "
+        "its -wal and -shm files beside it).",
+    ),
+    ("disk i/o error", "The disk holding the database reported an I/O error: check the disk and the system log."),
+)
+_STORAGE_SQLSTATES = {
+    "53100": "The disk holding the database is full: free some space on the PostgreSQL server.",
+    "53200": "The database server is out of memory.",
+}
+
+
+def storage_problem(error: BaseException) -> str | None:
+    """The operator's one-line reason when a database error means it cannot store data (a full disk, a
+    read-only or unopenable file); None for a passing trouble (a restart, a lock held too long)."""
+    original = getattr(error, "orig", None) or error
+    sqlstate = getattr(original, "sqlstate", None)
+    if sqlstate in _STORAGE_SQLSTATES:
+        return _STORAGE_SQLSTATES[sqlstate]
+    text = str(original).lower()
+    return next((reason for fragment, reason in _STORAGE_MESSAGES if fragment in text), None)
+
+
+def describe_database_error(error: BaseException) -> str:
+    """One line, in plain English, saying what is wrong with the database; never SQL or its parameters."""
+    problem = storage_problem(error)
+    if problem:
+        return problem
+    if "database is locked" in str(getattr(error, "orig", None) or error).lower():
+        return "The database is busy: another process has held its write lock too long. Try again."
+    return "The database does not answer: check that it is running and that DATABASE_URL is right."
+
+
 def configure_sqlite(engine: Engine) -> None:
     """WAL, synchronous=FULL, foreign keys, a busy timeout, and BEGIN IMMEDIATE for writes (DECISIONS.md)."""
     if engine.dialect.name != "sqlite":

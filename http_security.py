@@ -130,14 +130,20 @@ def _csrf_error(error: CSRFError) -> tuple[str, int]:
 
 
 def _database_unavailable(error: OperationalError) -> Any:
-    """The database went away (a restart, a failover) or stayed locked: answer 503 with a retry hint, at once.
+    """The database went away (a restart, a failover), stayed locked, or cannot store data (a full disk, a read-only
+    file): answer 503 with a retry hint, at once, and say which in the log.
 
     SQLAlchemy drops the pool's connections when it sees a disconnect, so the next request reconnects;
     no request waits on a dead connection and the process needs no restart.
     """
-    log.warning("database unavailable on %s %s: %s", request.method, request.url_rule, type(error.orig).__name__)
-    from database import db
+    from database import db, storage_problem
     from extensions import login_manager
+
+    problem = storage_problem(error)
+    if problem:  # a full disk, a read-only file: someone has to act, and the log says what
+        log.error("database cannot store data on %s %s: %s", request.method, request.url_rule, problem)
+    else:
+        log.warning("database unavailable on %s %s: %s", request.method, request.url_rule, type(error.orig).__name__)
 
     db.session.rollback()  # let the pool drop the dead connection; the next request reconnects
     g._login_user = login_manager.anonymous_user()  # the error page must not query the database again
@@ -146,19 +152,20 @@ def _database_unavailable(error: OperationalError) -> Any:
 
         response = api_problem_for(503)
     elif request.is_json or request.accept_mimetypes.best == "application/json":
-        response = Response(
-            json.dumps({"error": "The service is busy for a moment. Your answer is kept; it will be sent again."}),
-            status=503,
-            mimetype="application/json",
-        )
+        message = STORAGE_JSON_MESSAGE if problem else BUSY_JSON_MESSAGE
+        response = Response(json.dumps({"error": message}), status=503, mimetype="application/json")
     else:
-        body, _ = render_error(503)
+        body, _ = render_error(503, STORAGE_PAGE_MESSAGE if problem else None)
         response = Response(body, status=503, mimetype="text/html")
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 
 RETRY_AFTER_SECONDS = 2
+BUSY_JSON_MESSAGE = "The service is busy for a moment. Your answer is kept; it will be sent again."
+# When the database cannot store anything (a full disk, a read-only file): saving fails until an operator acts.
+STORAGE_PAGE_MESSAGE = "Rapport cannot save changes at the moment. Nothing was changed. Please try again later."
+STORAGE_JSON_MESSAGE = "The server cannot save answers at the moment. Your answer is kept; it will be sent again."
 
 
 def _unexpected_error(error: Exception) -> Any:

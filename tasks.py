@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import Flask, has_app_context
 from huey import Huey, RedisHuey, SqliteHuey, crontab
@@ -217,13 +218,31 @@ def retention_task() -> int:
     return report.erased
 
 
+def queue_name() -> str:
+    """Where the queue lives, for messages: Redis's host and port (never its password), or the SQLite file."""
+    if isinstance(huey, RedisHuey):
+        url = urlsplit(os.environ.get("REDIS_URL", ""))
+        return f"Redis at {url.hostname or 'localhost'}:{url.port or 6379}"
+    return f"the queue file {huey.storage_kwargs.get('filename', '')}"
+
+
+def queue_problem() -> str | None:
+    """None when the queue's storage answers; else one line saying it does not and what to check."""
+    try:
+        huey.pending_count()
+    except Exception as exc:
+        hint = "start Redis, or check REDIS_URL" if isinstance(huey, RedisHuey) else "check that its folder is writable"
+        return f"The task queue ({queue_name()}) does not answer ({type(exc).__name__}): {hint}."
+    return None
+
+
 def queue_status(now: datetime) -> dict[str, Any]:
     """Whether the queue's storage answers, how many tasks wait, and when a consumer last swept."""
     try:
         pending = huey.pending_count()
     except Exception as exc:  # reported by /healthz, never raised
         log.warning("task queue unreachable: %s", type(exc).__name__)
-        return {"status": "unavailable"}
+        return {"status": "unavailable", "detail": f"The task queue ({queue_name()}) does not answer."}
     try:
         beat = db.session.scalar(select(TaskHeartbeat.beat_at).where(TaskHeartbeat.name == "sweep"))
     except Exception as exc:  # the database is down or not migrated: the queue itself still answered

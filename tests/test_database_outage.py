@@ -44,3 +44,32 @@ def test_a_json_caller_gets_a_json_503(app):
     assert response.mimetype == "application/json"
     assert "kept" in response.get_json()["error"]
     assert response.headers["Retry-After"] == "2"
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("database or disk is full", "The disk holding the database is full"),
+        ("attempt to write a readonly database", "The database is read-only"),
+        ("unable to open database file", "The database file cannot be opened"),
+        ("database is locked", None),
+        ("server closed the connection unexpectedly", None),
+    ],
+)
+def test_a_database_that_cannot_store_data_is_told_apart_from_a_passing_outage(app, message, expected):
+    """A full disk or a read-only file needs an operator: logged at ERROR with what to do, and the 503 says saving
+    is not possible; a lock or a restart passes by itself and keeps the "busy for a moment" wording."""
+    from database import describe_database_error, storage_problem
+    from http_security import STORAGE_JSON_MESSAGE, _database_unavailable
+
+    error = OperationalError("INSERT ...", {}, Exception(message))
+    problem = storage_problem(error)
+    if expected is None:
+        assert problem is None
+    else:
+        assert problem is not None and problem.startswith(expected)
+    assert describe_database_error(error).startswith(expected or "The database ")
+    with app.test_request_context("/test/answers", method="POST", json={"item": 1}):
+        response = _database_unavailable(error)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "2"
+    assert (response.get_json()["error"] == STORAGE_JSON_MESSAGE) is (expected is not None)

@@ -83,7 +83,14 @@ def test_queue_status_reports_an_unreachable_queue(ctx, monkeypatch):
         raise ConnectionError("queue storage down")
 
     monkeypatch.setattr(tasks.huey, "pending_count", broken)
-    assert tasks.queue_status(utcnow()) == {"status": "unavailable"}
+    assert tasks.queue_status(utcnow()) == {
+        "status": "unavailable",
+        "detail": f"The task queue ({tasks.queue_name()}) does not answer.",
+    }
+    # `flask worker` refuses to start with one line saying what to check.
+    assert tasks.queue_problem() == (
+        f"The task queue ({tasks.queue_name()}) does not answer (ConnectionError): check that its folder is writable."
+    )
 
 
 @pytest.fixture(autouse=True)
