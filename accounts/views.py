@@ -66,12 +66,14 @@ def require_two_factor_for_admins() -> Response | None:
     endpoint = request.endpoint
     if endpoint is None or endpoint == "static" or endpoint in TWO_FACTOR_SETUP_ENDPOINTS:
         return None
-    if not current_user.is_authenticated or not current_user.needs_two_factor_setup:
-        return None
     view = current_app.view_functions.get(endpoint)
     policy = policy_of(view) if view is not None else None
     if policy is None or policy.roles is None:
-        return None  # public pages, the API (keys, not cookies) and undeclared routes (404) decide for themselves
+        # Public pages, the API (keys, not cookies) and undeclared routes (404) decide for themselves; they are
+        # looked at first so that a candidate's pages never load a user (which would rewrite their session).
+        return None
+    if not current_user.is_authenticated or not current_user.needs_two_factor_setup:
+        return None
     return redirect(url_for("accounts.two_factor_setup"), 303 if request.method != "GET" else 302)
 
 
