@@ -470,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     print(f"load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
     folder = Path(tempfile.mkdtemp(prefix="rapport-growth-bench-"))
-    revision = bench.commit(None)
+    revision = bench.git_revision(None)
     agencies: list[Agency] = []
     try:
         bench.prepare_environment(folder)

@@ -725,7 +725,7 @@ def profile_endpoints(backend: str, seeded: Seeded, requests: int = 1000) -> Non
 # --- Recording ----------------------------------------------------------------------------------------
 
 
-def commit(revision: str | None) -> str:
+def git_revision(revision: str | None) -> str:
     """The short commit, with +dirty when the working tree was measured and tracked files (other than docs/
     and RESULTS.md) have uncommitted changes."""
     head = subprocess.run(["git", "rev-parse", "--short", revision or "HEAD"], cwd=ROOT, capture_output=True, text=True)
@@ -755,7 +755,7 @@ def record(command: str, backend: str, comparison: Comparison, seconds: float, r
 
         RESULTS.write_text(HEADER, encoding="utf-8")
     with RESULTS.open("a", encoding="utf-8") as handle:
-        handle.write(f"| {date} | {commit(revision)} | `{command}` | {figure} | {target} | {c.verdict} |\n")
+        handle.write(f"| {date} | {git_revision(revision)} | `{command}` | {figure} | {target} | {c.verdict} |\n")
 
 
 # --- Main -----------------------------------------------------------------------------------------------

@@ -850,7 +850,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     folder = Path(tempfile.mkdtemp(prefix="rapport-load-bench-"))
-    revision = bench.commit(None)
+    revision = bench.git_revision(None)
     results: dict[str, list[Step]] = {}
     try:
         bench.prepare_environment(folder)
