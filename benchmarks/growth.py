@@ -42,14 +42,11 @@ if str(ROOT) not in sys.path:
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
-import datetime as dt  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
 import secrets  # noqa: E402
-import shlex  # noqa: E402
 import shutil  # noqa: E402
-import signal  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -58,9 +55,9 @@ from dataclasses import dataclass, field  # noqa: E402
 from datetime import timedelta  # noqa: E402
 from typing import Any  # noqa: E402
 
+from benchmarks import common  # noqa: E402
 from benchmarks import http as bench  # noqa: E402
 
-RESULTS = HERE / "RESULTS.md"
 TARGET = 1.5
 SMALL = 1_000
 POSITIONS = 20
@@ -96,7 +93,7 @@ def build_agency(size: int) -> dict[str, str]:
     from assessments import delivery, invitations
     from assessments import services as builder
     from assessments.models import Answer, Attempt, AttemptResult, Invitation
-    from candidates.models import Candidate
+    from candidates.models import Candidate, name_key_for
     from database import db, new_public_id, unit_of_work, utcnow
     from positions.models import Position
     from scenarios import services as bank
@@ -215,6 +212,7 @@ def build_agency(size: int) -> dict[str, str]:
                     {
                         "agency_id": agency_id,
                         "name": f"Candidate {i:06d}",
+                        "name_key": name_key_for(f"Candidate {i:06d}"),
                         "email": f"c{i}@growth.example",
                         "created_at": now,
                     }
@@ -315,10 +313,10 @@ def sign_in(app: Any) -> Any:
     page = client.get("/login")
     field = CSRF_FIELD.search(page.get_data(as_text=True))
     token = VALUE.search(field.group(0)) if field else None
-    bench.expect(token is not None, "no CSRF token on the sign-in page")
+    common.expect(token is not None, "no CSRF token on the sign-in page")
     assert token is not None
     reply = client.post("/login", data={"email": RECRUITER, "password": PASSWORD, "csrf_token": token.group(1)})
-    bench.expect(reply.status_code == 302, f"sign-in answered {reply.status_code}")
+    common.expect(reply.status_code == 302, f"sign-in answered {reply.status_code}")
     return client
 
 
@@ -442,19 +440,6 @@ def line(page: str, pair: tuple[Timing, Timing], sizes: tuple[int, int]) -> str:
     )
 
 
-def record(command: str, date: str, revision: str, figure: str, verdict: str) -> None:
-    if not RESULTS.exists():
-        from benchmarks.scoring import HEADER
-
-        RESULTS.write_text(HEADER, encoding="utf-8")
-    with RESULTS.open("a", encoding="utf-8") as handle:
-        handle.write(f"| {date} | {revision} | `{command}` | {figure} | <= {TARGET}x the 1,000 median | {verdict} |\n")
-
-
-def _terminate(signum: int, _frame: Any) -> None:
-    raise SystemExit(128 + signum)  # run the finally blocks: drop the databases, remove the folder
-
-
 def main(argv: list[str] | None = None) -> int:
     """Seed both sizes, time the pages, print and record the ratios; with --check return 1 on a miss."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -465,20 +450,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--large", type=int, default=100_000, help="candidates in the large agency (100,000)")
     parser.add_argument("--no-record", action="store_true", help="do not append to benchmarks/RESULTS.md")
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGHUP, _terminate)
+    common.stop_cleanly_on_signals()
     load = os.getloadavg()
     print(f"load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
     folder = Path(tempfile.mkdtemp(prefix="rapport-growth-bench-"))
-    revision = bench.git_revision(None)
+    revision = common.git_revision(None)
     agencies: list[Agency] = []
     try:
-        bench.prepare_environment(folder)
+        common.prepare_environment(folder)
         with contextlib.ExitStack() as stack:
             for size in (SMALL, args.large):
                 sub = folder / str(size)
                 sub.mkdir()
-                url = stack.enter_context(bench.database(args.backend, sub))
+                url = stack.enter_context(common.database(args.backend, sub))
                 started = time.perf_counter()
                 agencies.append(seed(url, size))
                 print(f"{args.backend} seeded {size:,} candidates in {time.perf_counter() - started:.1f} s", flush=True)
@@ -493,8 +477,8 @@ def main(argv: list[str] | None = None) -> int:
                         db.engine.dispose()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    command = shlex.join(["benchmarks/growth.py", *(argv if argv is not None else sys.argv[1:])])
-    date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
+    command = common.command_line("benchmarks/growth.py", argv)
+    date = common.utc_minute()
     sizes = (SMALL, args.large)
     failed = False
     for page, pair in timings.items():
@@ -509,7 +493,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.backend} {figure}; what grows: {named}; Flask test client, signed-in recruiter, "
                 f"{args.requests} requests per page and size alternating; load {load[0]:.2f} at start"
             )
-            record(command, date, revision, detail.replace("|", "/"), "met" if met else "MISSED")
+            target = f"<= {TARGET}x the 1,000 median"
+            common.append_result(date, revision, command, detail.replace("|", "/"), target, "met" if met else "MISSED")
     if args.check and failed:
         print("FAILED: a page is more than 1.5x slower with 100,000 candidates", file=sys.stderr)
         return 1

@@ -48,31 +48,36 @@ if str(ROOT) not in sys.path:
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import cProfile  # noqa: E402
-import datetime as dt  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import pstats  # noqa: E402
 import re  # noqa: E402
 import secrets  # noqa: E402
-import shlex  # noqa: E402
 import shutil  # noqa: E402
-import signal  # noqa: E402
-import socket  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-import urllib.error  # noqa: E402
-import urllib.request  # noqa: E402
-import uuid  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from typing import Any  # noqa: E402
 
-RESULTS = HERE / "RESULTS.md"
+from benchmarks.common import (  # noqa: E402
+    append_result,
+    command_line,
+    database,
+    expect,
+    free_port,
+    git_revision,
+    gunicorn_binary,
+    prepare_environment,
+    serve,
+    stop_cleanly_on_signals,
+    utc_minute,
+)
+
 GET_SCRIPT = HERE / "http_get.lua"
 AUTOSAVE_SCRIPT = HERE / "http_autosave.lua"
-POSTGRES_ADMIN_URL = os.environ.get("BENCH_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 THREADS = 2
 CONNECTIONS = 32
 APP_ROOT = ROOT  # where the measured app lives: the repository, or an export of --commit
@@ -318,11 +323,6 @@ def seed(url: str, count: int) -> Seeded:
     return Seeded(app=app, url=url, candidates=candidates)
 
 
-def expect(condition: bool, message: str) -> None:
-    if not condition:
-        raise RuntimeError(f"seeding failed: {message}")
-
-
 def write_sessions(path: Path, seeded: Seeded, revisions: dict[int, int]) -> None:
     """The sessions file the wrk scripts read: one candidate a line, tab-separated."""
     lines = []
@@ -361,69 +361,14 @@ def reference_revisions(seeded: Seeded) -> dict[int, int]:
 # --- Servers, databases, wrk ----------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def gunicorn_binary() -> str:
-    local = Path(sys.executable).parent / "gunicorn"
-    return str(local) if local.exists() else "gunicorn"
-
-
 @contextlib.contextmanager
 def gunicorn(target: str, env: dict[str, str], log: Path) -> Iterator[int]:
     """Run `target` under gunicorn (2 sync workers, 127.0.0.1) until the block ends; yield its port."""
     port = free_port()
     command = [gunicorn_binary(), "--workers", str(WORKERS), "--worker-class", "sync"]
     command += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning", target]
-    with log.open("ab") as out:
-        process = subprocess.Popen(command, cwd=APP_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_until_listening(process, port, log)
+    with serve(command, APP_ROOT, env, log, port, stop_timeout=20):
         yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-def wait_until_listening(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited ({process.returncode}): {log.read_text(errors='replace')[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2):
-                return
-        except urllib.error.HTTPError:
-            return  # any HTTP answer (404 included) means a worker is serving
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer on 127.0.0.1:{port} within 60 s")
-
-
-@contextlib.contextmanager
-def database(backend: str, folder: Path) -> Iterator[str]:
-    """A fresh, empty database for the backend; removed afterwards (PostgreSQL: dropped with FORCE)."""
-    if backend == "sqlite":
-        yield f"sqlite:///{folder / 'rapport-bench.db'}"
-        return
-    import psycopg
-
-    name = f"rapport_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass
@@ -725,23 +670,8 @@ def profile_endpoints(backend: str, seeded: Seeded, requests: int = 1000) -> Non
 # --- Recording ----------------------------------------------------------------------------------------
 
 
-def git_revision(revision: str | None) -> str:
-    """The short commit, with +dirty when the working tree was measured and tracked files (other than docs/
-    and RESULTS.md) have uncommitted changes."""
-    head = subprocess.run(["git", "rev-parse", "--short", revision or "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    if revision:
-        return head.stdout.strip()
-    dirty = subprocess.run(
-        ["git", "diff", "--quiet", "HEAD", "--", ".", ":(exclude)benchmarks/RESULTS.md", ":(exclude)docs"],
-        cwd=ROOT,
-        capture_output=True,
-    )
-    return head.stdout.strip() + ("+dirty" if dirty.returncode else "")
-
-
 def record(command: str, backend: str, comparison: Comparison, seconds: float, revision: str | None) -> None:
     """Append one row to benchmarks/RESULTS.md (its header is written by benchmarks/scoring.py's format)."""
-    date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
     c = comparison
     figure = (
         f"{backend} {c.what}: real {c.real.rps:,.0f} req/s, p99 {c.real.p99_ms:.1f} ms vs reference "
@@ -750,12 +680,7 @@ def record(command: str, backend: str, comparison: Comparison, seconds: float, r
         f"reference {c.honesty:.2f}x hello (gunicorn 2 sync workers, wrk -t2 -c32 -d{seconds:g}s)"
     )
     target = f">= {RPS_TARGET}x req/s, p99 <= {P99_TARGET}x"
-    if not RESULTS.exists():
-        from benchmarks.scoring import HEADER
-
-        RESULTS.write_text(HEADER, encoding="utf-8")
-    with RESULTS.open("a", encoding="utf-8") as handle:
-        handle.write(f"| {date} | {git_revision(revision)} | `{command}` | {figure} | {target} | {c.verdict} |\n")
+    append_result(utc_minute(), git_revision(revision), command, figure, target, c.verdict)
 
 
 # --- Main -----------------------------------------------------------------------------------------------
@@ -775,20 +700,6 @@ def export_commit(revision: str, folder: Path) -> Path:
     return tree
 
 
-def prepare_environment(folder: Path) -> None:
-    """The settings the app (here and under gunicorn) reads: a throwaway instance folder and secret key."""
-    for name in ("DATABASE_URL", "REDIS_URL", "RAPPORT_ENV", "BASE_URL", "TASKS_IMMEDIATE", "HUEY_SQLITE_PATH"):
-        os.environ.pop(name, None)
-    for name in ("SECRET_KEY_FALLBACKS", "PROXY_FIX_X_FOR", "SESSION_ABSOLUTE_HOURS", "MAX_CONTENT_LENGTH"):
-        os.environ.pop(name, None)
-    os.environ["RAPPORT_INSTANCE_PATH"] = str(folder)
-    os.environ["SECRET_KEY"] = secrets.token_hex(32)
-
-
-def _terminate(signum: int, _frame: Any) -> None:
-    raise SystemExit(128 + signum)  # run the finally blocks: stop gunicorn, drop the database
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the figures, record them, and with --check return 1 on a miss or a void run."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -803,8 +714,7 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("wrk") is None:
         print("wrk is not installed (Debian package wrk)", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGHUP, _terminate)
+    stop_cleanly_on_signals()
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     folder = Path(tempfile.mkdtemp(prefix="rapport-http-bench-"))
     results: dict[str, list[Comparison]] = {}
@@ -820,7 +730,7 @@ def main(argv: list[str] | None = None) -> int:
             results[backend] = run_backend(backend, folder, args.duration, args.warmup, args.profile)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    command = shlex.join(["benchmarks/http.py", *(argv if argv is not None else sys.argv[1:])])
+    command = command_line("benchmarks/http.py", argv)
     failed = False
     for backend, comparisons in results.items():
         for comparison in comparisons:

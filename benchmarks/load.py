@@ -54,14 +54,11 @@ if str(ROOT) not in sys.path:
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import contextlib  # noqa: E402
-import datetime as dt  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
 import resource  # noqa: E402
-import shlex  # noqa: E402
 import shutil  # noqa: E402
-import signal  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -70,9 +67,9 @@ from dataclasses import dataclass, field  # noqa: E402
 from datetime import timedelta  # noqa: E402
 from typing import Any  # noqa: E402
 
+from benchmarks import common  # noqa: E402
 from benchmarks import http as bench  # noqa: E402
 
-RESULTS = HERE / "RESULTS.md"
 SAVE_EVERY = 15.0  # seconds between a candidate's autosaves
 PAGE_EVERY = 60.0  # seconds between a candidate's page loads
 P99_TARGET_MS = 100.0
@@ -285,10 +282,10 @@ def check_one(seeded: Seeded) -> None:
     client = app.test_client()
     client.set_cookie(app.config["SESSION_COOKIE_NAME"], c.cookie.split("=", 1)[1])
     page = client.get(f"/test/item/{c.item}")
-    bench.expect(page.status_code == 200, f"a seeded candidate's item page answered {page.status_code}")
+    common.expect(page.status_code == 200, f"a seeded candidate's item page answered {page.status_code}")
     body = f'{{"item":{c.item},"answer":{seeded.answers[c.item - 1][0]},"revision":0}}'
     saved = client.post("/test/answers", data=body, content_type="application/json", headers={"X-CSRFToken": c.csrf})
-    bench.expect(saved.status_code == 200, f"a seeded candidate's autosave answered {saved.status_code}")
+    common.expect(saved.status_code == 200, f"a seeded candidate's autosave answered {saved.status_code}")
     c.revisions[c.item - 1] = saved.get_json()["revision"]
     c.acked[c.item - 1] = seeded.answers[c.item - 1][0]
 
@@ -306,37 +303,21 @@ class Server:
 @contextlib.contextmanager
 def gunicorn(env: dict[str, str], folder: Path, workers: int) -> Iterator[Server]:
     """The real app under gunicorn with gunicorn.conf.py (plus the measuring hooks) until the block ends."""
-    port = bench.free_port()
+    port = common.free_port()
     stats_dir = folder / f"stats-{port}"
     stats_dir.mkdir()
     config = folder / "gunicorn_load.conf.py"
     config.write_text(HOOKS, encoding="utf-8")
     env = {
         **env,
-        "LOAD_GUNICORN_CONF": str(bench.APP_ROOT / "gunicorn.conf.py"),
+        "LOAD_GUNICORN_CONF": str(common.ROOT / "gunicorn.conf.py"),
         "LOAD_STATS_DIR": str(stats_dir),
         "WEB_CONCURRENCY": str(workers),
         "BIND": f"127.0.0.1:{port}",
     }
-    log = folder / "gunicorn.log"
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [bench.gunicorn_binary(), "-c", str(config)],
-            cwd=bench.APP_ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        bench.wait_until_listening(process, port, log)
+    command = [common.gunicorn_binary(), "-c", str(config)]
+    with common.serve(command, common.ROOT, env, folder / "gunicorn.log", port, stop_timeout=40) as process:
         yield Server(port=port, process=process, stats_dir=stats_dir)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def _proc_times(pid: int) -> tuple[int, int]:
@@ -785,7 +766,7 @@ def run_backend(
     from database import db
 
     steps: list[Step] = []
-    with bench.database(backend, folder) as url:
+    with common.database(backend, folder) as url:
         started = time.perf_counter()
         seeded = seed(url, max(counts))
         print(f"{backend:<10} seeded {max(counts):,} started candidates in {time.perf_counter() - started:.1f} s")
@@ -814,19 +795,6 @@ def run_backend(
     return steps
 
 
-def record(command: str, date: str, revision: str, figure: str, target: str, verdict: str) -> None:
-    if not RESULTS.exists():
-        from benchmarks.scoring import HEADER
-
-        RESULTS.write_text(HEADER, encoding="utf-8")
-    with RESULTS.open("a", encoding="utf-8") as handle:
-        handle.write(f"| {date} | {revision} | `{command}` | {figure} | {target} | {verdict} |\n")
-
-
-def _terminate(signum: int, _frame: Any) -> None:
-    raise SystemExit(128 + signum)  # run the finally blocks: stop gunicorn, drop the database
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the figures, record them, and with --check return 1 on a miss."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -838,8 +806,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (WEB_CONCURRENCY, 2)")
     parser.add_argument("--no-record", action="store_true", help="do not append to benchmarks/RESULTS.md")
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGHUP, _terminate)
+    common.stop_cleanly_on_signals()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     load = os.getloadavg()
@@ -850,10 +817,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     folder = Path(tempfile.mkdtemp(prefix="rapport-load-bench-"))
-    revision = bench.git_revision(None)
+    revision = common.git_revision(None)
     results: dict[str, list[Step]] = {}
     try:
-        bench.prepare_environment(folder)
+        common.prepare_environment(folder)
         for backend in backends:
             if backend == "sqlite":
                 counts = [args.candidates] + [n for n in SQLITE_FALLBACK_STEPS if n < args.candidates]
@@ -864,8 +831,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    command = shlex.join(["benchmarks/load.py", *(argv if argv is not None else sys.argv[1:])])
-    date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
+    command = common.command_line("benchmarks/load.py", argv)
+    date = common.utc_minute()
     context = f"load {load[0]:.2f} at start"
     failed = False
     for backend, steps in results.items():
@@ -900,7 +867,7 @@ def main(argv: list[str] | None = None) -> int:
         figure += f"; bottleneck: {bottleneck}; gunicorn.conf.py with {args.workers} sync workers; {context}"
         print(f"{backend:<10} {'capacity':<9} {verdict}: {figure}")
         if not args.no_record:
-            record(command, date, revision, figure, target, verdict)
+            common.append_result(date, revision, command, figure, target, verdict)
     if args.check and failed:
         print("FAILED: a capacity target is missed", file=sys.stderr)
         return 1
