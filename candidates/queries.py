@@ -9,7 +9,14 @@ from sqlalchemy.orm import selectinload
 
 from accounts.access import scoped_select
 from accounts.models import Scope
-from candidates.models import Candidate, CandidateEducation, CandidateExperience, CandidateLanguage, CandidateSkill
+from candidates.models import (
+    Candidate,
+    CandidateEducation,
+    CandidateExperience,
+    CandidateLanguage,
+    CandidateSkill,
+    name_key_for,
+)
 from database import db
 from taxonomy import matching, reference, vocabulary
 
@@ -58,9 +65,9 @@ def list_candidates(scope: Scope, search: str = "", page: int = 1) -> CandidateP
     query = scoped_select(Candidate, scope)
     words = search.strip()
     if words:
-        pattern = "%" + words.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = "%" + name_key_for(words).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(
-            or_(func.lower(Candidate.name).like(pattern, escape="\\"), Candidate.email.like(pattern, escape="\\"))
+            or_(Candidate.name_key.like(pattern, escape="\\"), Candidate.email.like(pattern, escape="\\"))
         )
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     pages = max(1, -(-total // PER_PAGE))
@@ -77,7 +84,7 @@ def list_candidates(scope: Scope, search: str = "", page: int = 1) -> CandidateP
         _count(CandidateEducation),  # type: ignore[arg-type]
         _count(CandidateExperience),  # type: ignore[arg-type]
         _count(CandidateLanguage),  # type: ignore[arg-type]
-    ).order_by(func.lower(Candidate.name), Candidate.id)
+    ).order_by(Candidate.name_key, Candidate.id)
     rows = [
         CandidateRow(candidate, skills, unmatched_skills, education, experience, languages)
         for candidate, skills, unmatched_skills, education, experience, languages in db.session.execute(
