@@ -99,8 +99,12 @@ def _scored(invitation: Invitation) -> bool:
 
 
 def ensure_report(invitation: Invitation, now: datetime) -> Report:
-    """The invitation's report, created on first use; only for a submitted, scored test."""
+    """The invitation's report, created on first use; only for a submitted, scored test (ReportError)."""
     report = report_for(invitation)
+    if report is not None:
+        return report
+    _hold_invitation(invitation)
+    report = report_for(invitation)  # made by a request that held the row first
     if report is not None:
         return report
     if not _scored(invitation):
@@ -109,6 +113,14 @@ def ensure_report(invitation: Invitation, now: datetime) -> Report:
     db.session.add(report)
     db.session.flush()
     return report
+
+
+def _hold_invitation(invitation: Invitation) -> None:
+    """Lock the invitation's row until commit, so that two first uses at once, from two web processes, do not both
+    find no report and insert one each (the second insert fails on report.invitation_id's unique constraint). As
+    jobs._hold_subject does; SQLite's writes are serial already."""
+    locked = select(Invitation).where(Invitation.id == invitation.id).with_for_update()
+    db.session.scalars(locked.execution_options(populate_existing=True)).one()
 
 
 def _new_report(invitation: Invitation, now: datetime) -> Report:
