@@ -371,16 +371,26 @@ def _recovery_codes_page(codes: list[str]) -> Response:
     return Response(body, status=200, mimetype="text/html", headers={"Cache-Control": "no-store, private"})
 
 
-@bp.get("/account/two-factor")
-@access(roles=SIGNED_IN_ROLES)
-def two_factor_settings() -> str:
-    user: User = current_user
+def _two_factor_page(
+    user: User, *, regenerate: ConfirmPasswordForm | None = None, disable: ConfirmPasswordForm | None = None
+) -> str:
+    """The two-factor settings page with its two forms: the one posted (with its errors) if given, else blank."""
+    if regenerate is None:
+        regenerate = ConfirmPasswordForm(prefix="regenerate", formdata=None)
+    if disable is None:
+        disable = ConfirmPasswordForm(prefix="disable", formdata=None)
     return render_template(
         "accounts/two_factor.html",
         codes_left=two_factor.recovery_codes_left(user) if user.has_two_factor else 0,
-        regenerate_form=ConfirmPasswordForm(prefix="regenerate"),
-        disable_form=ConfirmPasswordForm(prefix="disable"),
+        regenerate_form=regenerate,
+        disable_form=disable,
     )
+
+
+@bp.get("/account/two-factor")
+@access(roles=SIGNED_IN_ROLES)
+def two_factor_settings() -> str:
+    return _two_factor_page(current_user)
 
 
 def _setup_page(form: TwoFactorSetupForm, user: User) -> str:
@@ -420,17 +430,14 @@ def two_factor_setup() -> Response | tuple[str, int] | str:
 def regenerate_recovery_codes() -> Response | tuple[str, int]:
     user: User = current_user
     form = ConfirmPasswordForm(prefix="regenerate")
-    page = "accounts/two_factor.html"
-    others = {"disable_form": ConfirmPasswordForm(prefix="disable", formdata=None)}
-    codes_left = two_factor.recovery_codes_left(user)
     if not form.validate_on_submit():
-        return render_template(page, regenerate_form=form, codes_left=codes_left, **others), 422
+        return _two_factor_page(user, regenerate=form), 422
     try:
         with unit_of_work():
             codes = two_factor.regenerate_recovery_codes(user, form.password.data or "", utcnow())
     except two_factor.TwoFactorError as exc:
         form.password.errors = [str(exc)]
-        return render_template(page, regenerate_form=form, codes_left=codes_left, **others), 422
+        return _two_factor_page(user, regenerate=form), 422
     return _recovery_codes_page(codes)
 
 
@@ -439,16 +446,13 @@ def regenerate_recovery_codes() -> Response | tuple[str, int]:
 def disable_two_factor() -> Response | tuple[str, int]:
     user: User = current_user
     form = ConfirmPasswordForm(prefix="disable")
-    page = "accounts/two_factor.html"
-    others = {"regenerate_form": ConfirmPasswordForm(prefix="regenerate", formdata=None)}
-    codes_left = two_factor.recovery_codes_left(user)
     if not form.validate_on_submit():
-        return render_template(page, disable_form=form, codes_left=codes_left, **others), 422
+        return _two_factor_page(user, disable=form), 422
     try:
         with unit_of_work():
             two_factor.disable(user, form.password.data or "", utcnow())
     except two_factor.TwoFactorError as exc:
         form.password.errors = [str(exc)]
-        return render_template(page, disable_form=form, codes_left=codes_left, **others), 422
+        return _two_factor_page(user, disable=form), 422
     flash("Two-factor sign-in is off. You sign in with your password only.", "success")
     return redirect(url_for("accounts.two_factor_settings"))
