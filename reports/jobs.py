@@ -102,18 +102,21 @@ def request_render(
     batch: ReportBatch | None = None,
 ) -> ReportJob:
     """A job for this report in the open unit of work: an unfinished or up-to-date one as it is, a done job at
-    once when the PDF of this exact context is cached, else a queued job enqueued after commit."""
+    once when the PDF of this exact context is cached, else a queued job enqueued after commit. With ``batch``,
+    an unfinished job joins the batch (leaving any earlier one), and a finished one is copied into it."""
     if position is None and report is not None:
         position = db.session.get_one(Position, report.position_id)
     assert position is not None
     agency_id, client_id, report_id = _subject(kind, report, position)
-    if batch is None:
-        _hold_subject(report, position)
+    _hold_subject(report, position)
     content_hash = report_context.context_hash(build_context(kind, report, position, now))
-    if batch is None:
-        existing = _unfinished_or_current(kind, report_id, position.id, content_hash)
-        if existing is not None:
-            return existing
+    existing = _unfinished_or_current(kind, report_id, position.id, content_hash)
+    if existing is not None and batch is None:
+        return existing
+    if existing is not None and existing.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+        existing.batch = batch  # the batch follows the render already under way rather than render it twice
+        db.session.flush()
+        return existing
     cached = db.session.scalar(select(ReportFile.id).where(ReportFile.content_hash == content_hash))
     job = ReportJob(
         agency_id=agency_id,
