@@ -1,12 +1,15 @@
 """Rate limits keyed by account and by address, counted in Redis when configured, else in the database.
 
-Keys are keyed hashes (HMAC with the secret key), so neither emails nor addresses are stored.
+Keys are keyed hashes (HMAC with the secret key), so neither emails nor addresses are stored. When Redis does not
+answer, the limits fail closed: ThrottleUnavailable, which the app answers with a 503, never an unlimited try.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -46,6 +49,10 @@ def counter_key(limit: Limit, value: str) -> str:
     return digest.hexdigest()
 
 
+class ThrottleUnavailable(RuntimeError):
+    """The rate-limit counters could not be read or written (Redis down): the limited action must not go ahead."""
+
+
 @cache
 def _redis(url: str) -> Any:
     import redis
@@ -53,16 +60,28 @@ def _redis(url: str) -> Any:
     return redis.Redis.from_url(url, socket_timeout=2)
 
 
+@contextmanager
+def _redis_errors() -> Iterator[None]:
+    """Turn any Redis failure (refused, timed out, an error reply) into ThrottleUnavailable."""
+    import redis
+
+    try:
+        yield
+    except redis.RedisError as exc:
+        raise ThrottleUnavailable(f"the rate-limit store did not answer ({type(exc).__name__})") from exc
+
+
 def retry_after(limit: Limit, value: str, now: datetime) -> int | None:
-    """Seconds until the limit lifts when it is reached, else None."""
+    """Seconds until the limit lifts when it is reached, else None; ThrottleUnavailable when Redis does not answer."""
     key = counter_key(limit, value)
     redis_url = current_app.config.get("REDIS_URL")
     if redis_url:
         client = _redis(redis_url)
-        count = int(client.get(f"rapport:rl:{key}") or 0)
-        if count < limit.max_count:
-            return None
-        return max(1, int(client.ttl(f"rapport:rl:{key}")))
+        with _redis_errors():
+            count = int(client.get(f"rapport:rl:{key}") or 0)
+            if count < limit.max_count:
+                return None
+            return max(1, int(client.ttl(f"rapport:rl:{key}")))
     row = db.session.scalar(select(RateLimitCounter).where(RateLimitCounter.key == key))
     if row is None or now >= row.window_start + limit.window or row.count < limit.max_count:
         return None
@@ -70,7 +89,8 @@ def retry_after(limit: Limit, value: str, now: datetime) -> int | None:
 
 
 def count_hit(limit: Limit, value: str, now: datetime, session: Session | None = None) -> None:
-    """Count one event against the limit (in its own unit of work unless a session is given)."""
+    """Count one event against the limit (in its own unit of work unless a session is given); ThrottleUnavailable
+    when Redis does not answer."""
     key = counter_key(limit, value)
     redis_url = current_app.config.get("REDIS_URL")
     if redis_url:
@@ -79,7 +99,8 @@ def count_hit(limit: Limit, value: str, now: datetime, session: Session | None =
         pipe = client.pipeline()
         pipe.set(f"rapport:rl:{key}", 0, ex=int(limit.window.total_seconds()), nx=True)
         pipe.incr(f"rapport:rl:{key}")
-        pipe.execute()
+        with _redis_errors():
+            pipe.execute()
         return
     if session is None:
         with independent_unit_of_work() as own:
@@ -99,11 +120,12 @@ def _count_in(session: Session, key: str, limit: Limit, now: datetime) -> None:
 
 
 def clear(limit: Limit, value: str) -> None:
-    """Forget the count for one key (after a successful sign-in)."""
+    """Forget the count for one key (after a successful sign-in); ThrottleUnavailable when Redis does not answer."""
     key = counter_key(limit, value)
     redis_url = current_app.config.get("REDIS_URL")
     if redis_url:
-        _redis(redis_url).delete(f"rapport:rl:{key}")
+        with _redis_errors():
+            _redis(redis_url).delete(f"rapport:rl:{key}")
         return
     row = db.session.get(RateLimitCounter, key)
     if row is not None:

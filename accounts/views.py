@@ -3,6 +3,7 @@ home page."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -11,7 +12,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from accounts import audit, queries, services, tokens, two_factor
+from accounts import audit, queries, services, throttle, tokens, two_factor
 from accounts.access import access, current_scope, policy_of
 from accounts.forms import (
     ChangePasswordForm,
@@ -26,8 +27,10 @@ from accounts.forms import (
 from accounts.models import STAFF_ROLES, Role, User
 from database import db, unit_of_work, utcnow
 from extensions import login_manager
+from http_security import render_error
 
 bp = Blueprint("accounts", __name__)
+log = logging.getLogger(__name__)
 SIGNED_IN_ROLES = frozenset(Role)
 
 
@@ -93,6 +96,23 @@ def safe_next(target: str | None, user: User) -> str:
         if not parts.scheme and not parts.netloc:
             return target
     return landing_page(user)
+
+
+THROTTLE_RETRY_SECONDS = 30
+
+
+@bp.app_errorhandler(throttle.ThrottleUnavailable)
+def _throttle_unavailable(error: throttle.ThrottleUnavailable) -> Response:
+    """The rate limits' Redis did not answer: fail closed with a plain 503 (sign-in, codes, resets, share links)."""
+    log.warning("rate limits unavailable on %s %s: %s", request.method, request.url_rule, error)
+    db.session.rollback()
+    detail = (
+        "Sign-in is briefly unavailable. Please try again in a minute."
+        if request.blueprint == "accounts"
+        else "This page is briefly unavailable. Please try again in a minute."
+    )
+    body, status = render_error(503, detail)
+    return Response(body, status=status, mimetype="text/html", headers={"Retry-After": str(THROTTLE_RETRY_SECONDS)})
 
 
 @bp.route("/login", methods=["GET", "POST"])
