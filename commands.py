@@ -35,7 +35,11 @@ def register(app: Flask) -> None:
     app.cli.add_command(restore_command)
     app.cli.add_command(retention_command)
     for command in app.cli.commands.values():
-        report_database_errors(command)
+        if not isinstance(command, click.Group):  # Flask-Migrate's group is shared by every app: never change it
+            report_database_errors(command)
+    migrations = app.cli.commands.get("db")
+    if isinstance(migrations, click.Group):
+        app.cli.add_command(DatabaseErrorsGroup.around(migrations), name="db")
 
 
 def report_database_errors(command: click.Command) -> None:
@@ -53,6 +57,24 @@ def report_database_errors(command: click.Command) -> None:
             raise click.ClickException(describe_database_error(exc)) from None
 
     command.callback = wrapped
+
+
+class DatabaseErrorsGroup(click.Group):
+    """A command group (Flask-Migrate's `flask db`) whose commands end with one plain line and exit code 1 when the
+    database cannot be reached or written, as the app's own commands do."""
+
+    @classmethod
+    def around(cls, group: click.Group) -> DatabaseErrorsGroup:
+        """A group of this app's own with the same options, callback and commands as `group`."""
+        return cls(
+            name=group.name, commands=group.commands, callback=group.callback, params=group.params, help=group.help
+        )
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OperationalError as exc:
+            raise click.ClickException(describe_database_error(exc)) from None
 
 
 @click.command("create-agency")

@@ -225,3 +225,25 @@ def test_redis_unreachable_at_start_shows_in_healthz_and_stops_the_worker_with_o
         stop(server)
     assert "Traceback" not in log.read_text(errors="replace"), log.read_text()[-3000:]
     assert os.environ.get("REDIS_URL") is None  # the test process itself never pointed at the closed port
+
+
+def test_flask_db_upgrade_on_a_read_only_database_exits_with_one_plain_line(tmp_path, sqlite_template):
+    """A deploy's `flask db upgrade` on a disk gone read-only: Alembic's progress lines, then one plain line."""
+    database = tmp_path / "rapport.db"
+    shutil.copyfile(sqlite_template, database)
+    env = process_env(tmp_path, f"sqlite:///{database}", smtp_port=free_port())
+    assert run_flask(env, "db", "downgrade").returncode == 0  # one migration behind, as before a deploy
+
+    env = process_env(tmp_path, f"sqlite:///file:{database}?mode=ro&uri=true", smtp_port=free_port())
+    database.chmod(0o444)
+    try:
+        result = run_flask(env, "db", "upgrade")
+    finally:
+        database.chmod(0o644)
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output, output[-3000:]
+    progress = [line for line in output.splitlines() if line.startswith("INFO  [alembic.")]
+    rest = [line for line in output.splitlines() if line.strip() and line not in progress]
+    assert result.returncode == 1
+    assert len(rest) == 1 and rest[0].startswith("Error: The database is read-only"), rest
+    assert integrity_ok(database)
