@@ -178,6 +178,8 @@ _STORAGE_MESSAGES = (
     ("disk i/o error", "The disk holding the database reported an I/O error: check the disk and the system log."),
 )
 _STORAGE_SQLSTATES = {
+    "25006": "The database is read-only: check that the PostgreSQL server is not a standby or in read-only mode "
+    "(default_transaction_read_only), and that its disk is mounted read-write.",
     "53100": "The disk holding the database is full: free some space on the PostgreSQL server.",
     "53200": "The database server is out of memory.",
 }

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask, g, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
@@ -87,6 +87,7 @@ def install(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(DBAPIError, _database_cannot_store)
     app.register_error_handler(Exception, _unexpected_error)
     for handler in logging.getLogger().handlers + logging.getLogger("werkzeug").handlers:
         handler.addFilter(ScrubTokens())
@@ -159,6 +160,16 @@ def _database_unavailable(error: OperationalError) -> Any:
         response = Response(body, status=503, mimetype="text/html")
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+def _database_cannot_store(error: DBAPIError) -> Any:
+    """PostgreSQL refusing to store data arrives as another class than OperationalError (a read-only database is an
+    InternalError, SQLSTATE 25006): the same 503 as a read-only SQLite file; any other database error is a 500."""
+    from database import storage_problem
+
+    if storage_problem(error):
+        return _database_unavailable(error)  # type: ignore[arg-type]
+    return _unexpected_error(error)
 
 
 RETRY_AFTER_SECONDS = 2
