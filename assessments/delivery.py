@@ -13,17 +13,20 @@ import math
 import random
 import re
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, cast
 
 from flask import render_template
 from markupsafe import Markup
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm.util import identity_key
 
 import webhooks
 from accounts import tokens
-from assessments import scoring_adapter
+from assessments import item_cache, scoring_adapter
 from assessments.models import (
     Answer,
     AnswerEvent,
@@ -58,6 +61,14 @@ class TimeOver(DeliveryError):
 
 class AlreadySubmitted(DeliveryError):
     """The test was submitted; nothing more can change."""
+
+
+class NotStarted(DeliveryError):
+    """The candidate has not started the test yet."""
+
+
+class NoSuchItem(DeliveryError):
+    """The item number is not part of the candidate's test."""
 
 
 class StaleAnswer(DeliveryError):
@@ -211,7 +222,7 @@ def start_attempt(invitation: Invitation, now: datetime) -> Attempt:
     return attempt
 
 
-def is_open(attempt: Attempt, now: datetime) -> bool:
+def is_open(attempt: OpenAttempt, now: datetime) -> bool:
     """True while answers can still be saved."""
     return attempt.submitted_at is None and (attempt.deadline is None or now <= attempt.deadline + GRACE)
 
@@ -241,6 +252,118 @@ class SavedAnswer:
     saved_at: datetime
 
 
+class OpenAttempt(Protocol):
+    """What a save needs to know of an attempt: an ``Attempt``, or a row read without the ORM."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def item_order(self) -> list[int]: ...
+    @property
+    def submitted_at(self) -> datetime | None: ...
+    @property
+    def deadline(self) -> datetime | None: ...
+
+
+def check_save(
+    attempt: OpenAttempt, version_id: int, answer: Any, now: datetime, shape: scoring_adapter.AnswerShape | None
+) -> dict[str, Any]:
+    """The answer as it is stored, if the attempt takes it now. Raises AlreadySubmitted, TimeOver, DeliveryError
+    (an item outside the attempt) or scoring_adapter.InvalidAnswer."""
+    if attempt.submitted_at is not None:
+        raise AlreadySubmitted("You have already submitted the test.")
+    if not is_open(attempt, now):
+        raise TimeOver("The time for this test is over. Answers saved before the end are kept.")
+    if version_id not in attempt.item_order:
+        raise DeliveryError("That question is not part of your test.")
+    return scoring_adapter.check_answer(shape or db.session.get_one(ScenarioVersion, version_id), answer)
+
+
+_ANSWER = cast(Table, Answer.__table__)
+_EVENT = cast(Table, AnswerEvent.__table__)
+_ATTEMPT = cast(Table, Attempt.__table__)
+_INVITATION = cast(Table, Invitation.__table__)
+_ANSWER_VALUE = bindparam("content", type_=_ANSWER.c.answer.type)
+_SAVED_AT = bindparam("stamp", type_=_ANSWER.c.saved_at.type)
+_LOCK_ATTEMPT = select(_ATTEMPT.c.submitted_at).where(_ATTEMPT.c.id == bindparam("attempt")).with_for_update(read=True)
+_UPDATE_ANSWER = (
+    update(_ANSWER)
+    .where(
+        _ANSWER.c.attempt_id == bindparam("attempt"),
+        _ANSWER.c.version_id == bindparam("version"),
+        _ANSWER.c.revision == bindparam("based_on"),
+    )
+    .values(answer=_ANSWER_VALUE, revision=bindparam("new_revision"), saved_at=_SAVED_AT)
+    .returning(_ANSWER.c.revision)
+)
+_INSERT_EVENT = insert(_EVENT).values(
+    attempt_id=bindparam("attempt"),
+    version_id=bindparam("version"),
+    revision=bindparam("new_revision"),
+    answer=_ANSWER_VALUE,
+    saved_at=_SAVED_AT,
+    channel=bindparam("via"),
+)
+_OPEN_ATTEMPT = (
+    select(
+        _INVITATION.c.token_version,
+        _INVITATION.c.revoked_at,
+        _INVITATION.c.expires_at,
+        _ATTEMPT.c.id,
+        _ATTEMPT.c.item_order,
+        _ATTEMPT.c.submitted_at,
+        _ATTEMPT.c.deadline,
+    )
+    .select_from(_INVITATION.outerjoin(_ATTEMPT, _ATTEMPT.c.invitation_id == _INVITATION.c.id))
+    .where(_INVITATION.c.public_id == bindparam("public_id"))
+)
+
+
+def _first_answer(dialect: str) -> Any:
+    """INSERT of an item's first answer that does nothing when another tab's first save got there first."""
+    values = {
+        "attempt_id": bindparam("attempt"),
+        "version_id": bindparam("version"),
+        "answer": _ANSWER_VALUE,
+        "revision": bindparam("new_revision"),
+        "saved_at": _SAVED_AT,
+    }
+    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(_ANSWER).values(values)
+    return statement.on_conflict_do_nothing(index_elements=["attempt_id", "version_id"]).returning(_ANSWER.c.revision)
+
+
+_FIRST_ANSWER = {dialect: _first_answer(dialect) for dialect in ("postgresql", "sqlite")}
+
+
+def _store(
+    attempt_id: int, version_id: int, clean: dict[str, Any], revision: int, now: datetime, channel: str
+) -> SavedAnswer:
+    """Write a checked answer and its event in the open write transaction, if it is based on the latest revision
+    and the attempt is still not submitted. Raises AlreadySubmitted or StaleAnswer.
+
+    Plain statements, compiled once: this runs for every autosave, inside the write lock on SQLite. The attempt's
+    row is read FOR SHARE on PostgreSQL, so a submission waits for a save in flight, or the save sees it.
+    """
+    connection = db.session.connection()
+    if connection.execute(_LOCK_ATTEMPT, {"attempt": attempt_id}).scalar_one() is not None:
+        raise AlreadySubmitted("You have already submitted the test.")
+    values = {
+        "attempt": attempt_id,
+        "version": version_id,
+        "content": clean,
+        "based_on": revision,
+        "new_revision": revision + 1,
+        "stamp": now,
+        "via": channel,
+    }
+    # A stale revision matches no row: one statement checks it and saves.
+    statement = _UPDATE_ANSWER if revision > 0 else _FIRST_ANSWER[connection.dialect.name]
+    if connection.execute(statement, values).first() is None:
+        raise StaleAnswer(db.session.get(Answer, (attempt_id, version_id), populate_existing=True))  # type: ignore[arg-type]
+    connection.execute(_INSERT_EVENT, values)
+    return SavedAnswer(revision=revision + 1, saved_at=now)
+
+
 def save_answer(
     attempt: Attempt,
     version_id: int,
@@ -257,48 +380,37 @@ def save_answer(
     Raises AlreadySubmitted, TimeOver, DeliveryError (an item outside the attempt),
     scoring_adapter.InvalidAnswer, or StaleAnswer.
     """
-    if attempt.submitted_at is not None:
-        raise AlreadySubmitted("You have already submitted the test.")
-    if not is_open(attempt, now):
-        raise TimeOver("The time for this test is over. Answers saved before the end are kept.")
-    if version_id not in attempt.item_order:
-        raise DeliveryError("That question is not part of your test.")
-    clean = scoring_adapter.check_answer(shape or db.session.get_one(ScenarioVersion, version_id), answer)
-    key = (attempt.id, version_id)
-    if revision > 0:
-        # One statement checks the revision and saves: a stale revision matches no row.
-        changed = db.session.execute(
-            update(Answer)
-            .where(Answer.attempt_id == attempt.id, Answer.version_id == version_id, Answer.revision == revision)
-            .values(answer=clean, revision=revision + 1, saved_at=now)
-            .returning(Answer.revision)
-        ).first()
-        if changed is None:
-            raise StaleAnswer(db.session.get(Answer, key))  # type: ignore[arg-type]
-    else:
-        current = db.session.get(Answer, key)
-        if current is not None:
-            raise StaleAnswer(current)
-        try:
-            with db.session.begin_nested():  # another tab's first save may land at the same moment
-                db.session.add(
-                    Answer(attempt_id=attempt.id, version_id=version_id, answer=clean, revision=1, saved_at=now)
-                )
-        except IntegrityError:
-            raise StaleAnswer(db.session.get(Answer, key, populate_existing=True)) from None  # type: ignore[arg-type]
-    saved = SavedAnswer(revision=revision + 1, saved_at=now)
-    db.session.add(
-        AnswerEvent(
-            attempt_id=attempt.id,
-            version_id=version_id,
-            revision=saved.revision,
-            answer=clean,
-            saved_at=now,
-            channel=channel,
-        )
-    )
-    db.session.flush()
+    clean = check_save(attempt, version_id, answer, now, shape)
+    saved = _store(attempt.id, version_id, clean, revision, now, channel)
+    # The write bypassed the session: what it holds of this attempt's answers is out of date.
+    db.session.expire(attempt, ["answers"])
+    held = db.session.identity_map.get(identity_key(Answer, (attempt.id, version_id)))
+    if held is not None:
+        db.session.expire(held)
     return saved
+
+
+def autosave(
+    public_id: str, token_version: object, number: int, answer: Any, revision: int, now: datetime
+) -> SavedAnswer:
+    """The autosave's whole work, in the open write transaction: the link's checks (as invitation_for), then
+    save_answer's. Raises LinkInvalid, or what save_answer raises; DeliveryError("not started") too.
+
+    The most frequent request there is (every candidate, every few seconds), so it reads the few columns it
+    needs with one compiled statement and never builds ORM objects.
+    """
+    row = db.session.connection().execute(_OPEN_ATTEMPT, {"public_id": public_id}).first()
+    if row is None or row.token_version != token_version or row.revoked_at is not None:
+        raise LinkInvalid
+    if row.id is None:
+        if now >= row.expires_at:
+            raise LinkInvalid
+        raise NotStarted("The test has not started.")
+    if not 1 <= number <= len(row.item_order):
+        raise NoSuchItem("That question is not part of your test.")
+    version_id = row.item_order[number - 1]
+    clean = check_save(row, version_id, answer, now, item_cache.frozen_item(version_id))
+    return _store(row.id, version_id, clean, revision, now, "autosave")
 
 
 def first_unanswered(attempt: Attempt) -> int:

@@ -291,22 +291,11 @@ def autosave() -> Any:
     held = session.get(SESSION_KEY) or {}
     try:
         with unit_of_work():
-            invitation = delivery.invitation_for(str(held.get("i")), held.get("v"), utcnow(), with_context=False)
-            attempt = invitation.attempt
-            if attempt is None:
-                return jsonify(error="The test has not started."), 409
-            if not 1 <= number <= len(attempt.item_order):
-                return jsonify(error="That question is not part of your test."), 404
-            version_id = attempt.item_order[number - 1]
-            saved = delivery.save_answer(
-                attempt,
-                version_id,
-                payload["answer"],
-                revision,
-                utcnow(),
-                channel="autosave",
-                shape=item_cache.frozen_item(version_id),
-            )
+            saved = delivery.autosave(str(held.get("i")), held.get("v"), number, payload["answer"], revision, utcnow())
+    except delivery.NotStarted as exc:
+        return jsonify(error=str(exc)), 409
+    except delivery.NoSuchItem as exc:
+        return jsonify(error=str(exc)), 404
     except delivery.LinkInvalid:
         return link_invalid()
     except delivery.StaleAnswer as exc:
