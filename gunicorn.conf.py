@@ -29,10 +29,13 @@ bind = [os.environ.get("BIND") or f"127.0.0.1:{os.environ.get('PORT') or 5000}"]
 timeout = 30
 graceful_timeout = 30
 
-# Recycle a worker after about 2000 requests (the jitter keeps workers from restarting together), so
-# slow growth of a process's memory (fragmentation, caches) is bounded.
-max_requests = 2000
-max_requests_jitter = 200
+# Recycle a worker after about 20,000 requests (the jitter keeps workers from restarting together), so
+# slow growth of a process's memory (fragmentation, caches) is bounded. Not fewer: a new worker spends
+# about 2 s of a core importing the app, against about 3 ms a request, so at 2,000 requests the restarts
+# cost a third of the machine at peak, and benchmarks/load.py saw each one stall the queue for seconds;
+# at 20,000 they cost about 3%.
+max_requests = 20_000
+max_requests_jitter = 2_000
 
 # Workers' heartbeat files on a memory file system: on a disk-backed /tmp a slow disk can stall a
 # heartbeat and get healthy workers killed. (Only gunicorn's own unlinked files go there.)
