@@ -1,8 +1,10 @@
 import logging
 from logging.config import fileConfig
+from typing import Any
 
 from alembic import context
 from flask import current_app
+from sqlalchemy import Connection, Engine, MetaData
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -10,15 +12,16 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+if config.config_file_name is not None:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 
-def get_engine():
+def get_engine() -> Engine:
     return current_app.extensions["migrate"].db.engine
 
 
-def get_engine_url():
+def get_engine_url() -> str:
     try:
         return get_engine().url.render_as_string(hide_password=False).replace("%", "%%")
     except AttributeError:
@@ -38,13 +41,39 @@ target_db = current_app.extensions["migrate"].db
 # ... etc.
 
 
-def get_metadata():
+def get_metadata() -> MetaData:
     if hasattr(target_db, "metadatas"):
         return target_db.metadatas[None]
     return target_db.metadata
 
 
-def run_migrations_offline():
+def set_sqlite_foreign_keys(connection: Connection, enforce: bool) -> None:
+    """Turn SQLite's foreign keys off for the migrations, and back on after them.
+
+    Batch mode copies a table, then drops the old one: with foreign keys on (database.py), that DROP deletes every
+    row whose foreign key cascades from it (Alembic's batch docs: the pragma "must be disabled"). The pragma does
+    nothing inside a transaction, so it goes straight to the driver, which database.py leaves in autocommit, not
+    through SQLAlchemy, which would BEGIN first."""
+    connection.rollback()  # end any transaction that autobegan
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute(f"PRAGMA foreign_keys={'ON' if enforce else 'OFF'}")
+    if driver.execute("PRAGMA foreign_keys").fetchone()[0] != enforce:
+        connection.invalidate()  # never give the pool back a connection in the wrong state
+        raise RuntimeError(f"Could not turn SQLite's foreign keys {'on' if enforce else 'off'} for the migrations.")
+
+
+def check_sqlite_foreign_keys(connection: Connection) -> None:
+    """Migrations run without foreign keys must not leave a row pointing at one that is not there."""
+    connection.rollback()
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    dangling = sorted({f"{table} -> {parent}" for table, _, parent, _ in driver.execute("PRAGMA foreign_key_check")})
+    if dangling:
+        raise RuntimeError(f"The migrations left rows whose foreign keys point nowhere: {', '.join(dangling)}.")
+
+
+def run_migrations_offline() -> None:
     """Run migrations in 'offline' mode.
 
     This configures the context with just a URL
@@ -63,7 +92,7 @@ def run_migrations_offline():
         context.run_migrations()
 
 
-def run_migrations_online():
+def run_migrations_online() -> None:
     """Run migrations in 'online' mode.
 
     In this scenario we need to create an Engine
@@ -74,7 +103,7 @@ def run_migrations_online():
     # this callback is used to prevent an auto-migration from being generated
     # when there are no changes to the schema
     # reference: http://alembic.zzzcomputing.com/en/latest/cookbook.html
-    def process_revision_directives(context, revision, directives):
+    def process_revision_directives(context: Any, revision: Any, directives: list[Any]) -> None:
         if getattr(config.cmd_opts, "autogenerate", False):
             script = directives[0]
             if script.upgrade_ops.is_empty():
@@ -88,10 +117,19 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            set_sqlite_foreign_keys(connection, enforce=False)
+        try:
+            context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite:
+                check_sqlite_foreign_keys(connection)
+        finally:
+            if sqlite:
+                set_sqlite_foreign_keys(connection, enforce=True)
 
 
 if context.is_offline_mode():
