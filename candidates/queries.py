@@ -21,6 +21,8 @@ from database import db
 from taxonomy import matching, reference, vocabulary
 
 PER_PAGE = 50
+# The list counts at most this many matching candidates, so that the count costs the same in a large agency.
+COUNT_CAP = 10_000
 SECTIONS = ("skills", "education", "experience", "languages")
 
 
@@ -48,12 +50,28 @@ class CandidateRow:
 
 @dataclass(frozen=True)
 class CandidatePage:
-    """One page of the list."""
+    """One page of the list.
+
+    The matching candidates are counted only up to ``cap``: beyond it ``total_capped`` is true, ``total`` is
+    ``cap`` (read it as "more than ``cap``") and the number of pages is not known (``pages`` is None).
+    """
 
     rows: list[CandidateRow]
     total: int
+    total_capped: bool
+    cap: int
     page: int
-    pages: int
+    pages: int | None
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def past_the_end(self) -> bool:
+        """A page after the last one, asked for when the number of pages is not known."""
+        return not self.rows and self.page > 1
 
 
 def _count(model: type[CandidateSkill | CandidateEducation | CandidateExperience | CandidateLanguage]) -> object:
@@ -69,9 +87,14 @@ def list_candidates(scope: Scope, search: str = "", page: int = 1) -> CandidateP
         query = query.where(
             or_(Candidate.name_key.like(pattern, escape="\\"), Candidate.email.like(pattern, escape="\\"))
         )
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    pages = max(1, -(-total // PER_PAGE))
-    page = min(max(1, page), pages)
+    cap = COUNT_CAP
+    capped_ids = query.with_only_columns(Candidate.id).limit(cap + 1).subquery()
+    counted = db.session.scalar(select(func.count()).select_from(capped_ids)) or 0
+    total_capped = counted > cap
+    total = min(counted, cap)
+    pages: int | None = None if total_capped else max(1, -(-total // PER_PAGE))
+    # With the number of pages unknown, any page number may be asked for; the bound keeps the OFFSET in 64 bits.
+    page = min(max(1, page), (2**62) // PER_PAGE if pages is None else pages)
     unmatched = (
         select(func.count(CandidateSkill.id))
         .where(CandidateSkill.candidate_id == Candidate.id, CandidateSkill.skill_key.is_(None))
@@ -85,13 +108,20 @@ def list_candidates(scope: Scope, search: str = "", page: int = 1) -> CandidateP
         _count(CandidateExperience),  # type: ignore[arg-type]
         _count(CandidateLanguage),  # type: ignore[arg-type]
     ).order_by(Candidate.name_key, Candidate.id)
+    found = db.session.execute(listed.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).all()
     rows = [
         CandidateRow(candidate, skills, unmatched_skills, education, experience, languages)
-        for candidate, skills, unmatched_skills, education, experience, languages in db.session.execute(
-            listed.limit(PER_PAGE).offset((page - 1) * PER_PAGE)
-        )
+        for candidate, skills, unmatched_skills, education, experience, languages in found[:PER_PAGE]
     ]
-    return CandidatePage(rows=rows, total=total, page=page, pages=pages)
+    return CandidatePage(
+        rows=rows,
+        total=total,
+        total_capped=total_capped,
+        cap=cap,
+        page=page,
+        pages=pages,
+        has_next=len(found) > PER_PAGE,
+    )
 
 
 def load_profile(candidate: Candidate) -> Candidate:
