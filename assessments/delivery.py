@@ -17,7 +17,7 @@ from typing import Any, Protocol, cast
 
 from flask import render_template
 from markupsafe import Markup
-from sqlalchemy import Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import JSON, Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -109,6 +109,18 @@ def invitation_for(public_id: str, version: object, now: datetime, *, with_conte
     return invitation
 
 
+# The item page's read, built once with its values as bind parameters: building and keying the statement
+# again on every request cost more than running it.
+_ITEM_VERSION_ID = Attempt.item_order[bindparam("position", type_=JSON.JSONIntIndexType())].as_integer()
+_ITEM_VIEW = (
+    select(Invitation, Answer, _ITEM_VERSION_ID)
+    .outerjoin(Invitation.attempt)
+    .outerjoin(Answer, and_(Answer.attempt_id == Attempt.id, Answer.version_id == _ITEM_VERSION_ID))
+    .where(Invitation.public_id == bindparam("public_id"))
+    .options(contains_eager(Invitation.attempt))
+)
+
+
 def item_view(
     public_id: str, version: object, number: int, now: datetime
 ) -> tuple[Invitation, Answer | None, int | None]:
@@ -117,15 +129,7 @@ def item_view(
 
     The version id is None when the test has not started or has no such item.
     """
-    position = number - 1 if number >= 1 else 0
-    version_id = Attempt.item_order[position].as_integer()
-    row = db.session.execute(
-        select(Invitation, Answer, version_id)
-        .outerjoin(Invitation.attempt)
-        .outerjoin(Answer, and_(Answer.attempt_id == Attempt.id, Answer.version_id == version_id))
-        .where(Invitation.public_id == public_id)
-        .options(contains_eager(Invitation.attempt))
-    ).first()
+    row = db.session.execute(_ITEM_VIEW, {"public_id": public_id, "position": number - 1 if number >= 1 else 0}).first()
     if row is None:
         raise LinkInvalid
     invitation, answer, item_version_id = row
