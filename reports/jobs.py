@@ -331,8 +331,27 @@ def retry(job: ReportJob, *, by: User, now: datetime) -> ReportJob:
 # --- Batches --------------------------------------------------------------------------------------
 
 
-def start_batch(position: Position, *, by: User, now: datetime) -> ReportBatch:
-    """Render every released report of the position and its shortlist, as one batch with one download."""
+def start_batch(position: Position, *, by: User, now: datetime) -> tuple[ReportBatch, bool]:
+    """Render every released report of the position and its shortlist, as one batch with one download.
+
+    Returns the batch and whether it is new. While one of the position's batches is still rendering, that batch
+    is returned as it is: a second click, or two recruiters at once, would otherwise start a second batch that
+    takes the renders under way away from the first, leaving it empty. The position's row is held until commit,
+    so two requests from two web processes cannot both find none under way.
+    """
+    _hold_subject(None, position)
+    under_way = db.session.scalar(
+        select(ReportBatch)
+        .join(ReportJob, ReportJob.batch_id == ReportBatch.id)
+        .where(
+            ReportBatch.position_id == position.id,
+            ReportJob.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)),
+        )
+        .order_by(ReportBatch.id.desc())
+        .limit(1)
+    )
+    if under_way is not None:
+        return under_way, False
     batch = ReportBatch(
         agency_id=position.agency_id,
         client_id=position.client_id,
@@ -345,7 +364,7 @@ def start_batch(position: Position, *, by: User, now: datetime) -> ReportBatch:
     for report in report_context.released_reports(position):
         request_render(ReportKind.DOSSIER, report=report, position=position, by=by, now=now, batch=batch)
     request_render(ReportKind.SHORTLIST, position=position, by=by, now=now, batch=batch)
-    return batch
+    return batch, True
 
 
 def batch_progress(batch: ReportBatch) -> BatchProgress:

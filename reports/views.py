@@ -354,11 +354,14 @@ def start_batch(public_id: str) -> ResponseReturnValue:
     _checked(ActionForm())
     try:
         with unit_of_work():
-            batch = jobs.start_batch(found, by=current_user, now=utcnow())
+            batch, started = jobs.start_batch(found, by=current_user, now=utcnow())
     except services.ReportError as error:
         flash(str(error), "error")
         return redirect(url_for("reports.position", public_id=found.public_id))
-    flash("Creating the reports. This page shows the progress; you can leave it and come back.", "info")
+    if started:
+        flash("Creating the reports. This page shows the progress; you can leave it and come back.", "info")
+    else:
+        flash("These reports are already being created. This page shows the progress.", "info")
     return redirect(url_for("reports.batch", public_id=batch.public_id))
 
 

@@ -4,12 +4,13 @@ request_render returns it, rather than queue the report a second time (two rende
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from database import db, unit_of_work
 from positions.models import Position
 from reports import jobs
 from reports.models import JobStatus, Report, ReportBatch, ReportJob, ReportKind
+from tests.conftest import post, sign_in
 from tests.reports.report_scene import NOW, admin_of, agency_of, build_world
 
 pytestmark = pytest.mark.app_config(REPORT_RENDERER="inline")
@@ -34,7 +35,7 @@ def test_a_batch_takes_in_a_report_already_queued_instead_of_queuing_it_again(ap
 
         with unit_of_work():
             position = db.session.get_one(Position, world.position_id)
-            batch_id = jobs.start_batch(position, by=admin_of(agency_of(tenant_a)), now=NOW).id
+            batch_id = jobs.start_batch(position, by=admin_of(agency_of(tenant_a)), now=NOW)[0].id
 
         dossiers = list(
             db.session.scalars(
@@ -50,3 +51,44 @@ def test_a_batch_takes_in_a_report_already_queued_instead_of_queuing_it_again(ap
         assert len(held) == 3
         progress = jobs.batch_progress(batch)
         assert (progress.total, progress.queued) == (3, 3)
+
+
+def test_starting_a_batch_again_while_one_renders_returns_that_batch_with_its_jobs(app, tenant_a, held):
+    """A second click (or a second recruiter) follows the batch under way instead of emptying it into a new one."""
+    world = build_world(app, tenant_a, names=("Ada Able", "Ben Bold"), released=("Ada Able", "Ben Bold"))
+    with app.app_context():
+        admin = admin_of(agency_of(tenant_a))
+        with unit_of_work():
+            first, started = jobs.start_batch(db.session.get_one(Position, world.position_id), by=admin, now=NOW)
+            first_id = first.id
+        assert started
+        with unit_of_work():
+            again, started_again = jobs.start_batch(db.session.get_one(Position, world.position_id), by=admin, now=NOW)
+            again_id = again.id
+        assert (again_id, started_again) == (first_id, False)
+        assert db.session.scalar(select(func.count()).select_from(ReportBatch)) == 1
+        assert jobs.batch_progress(db.session.get_one(ReportBatch, first_id)).total == 3  # its jobs stay with it
+        assert len(held) == 3  # nothing queued twice
+
+        with unit_of_work():  # once every render is over, a new batch is a new render of the position
+            for job in db.session.scalars(select(ReportJob).where(ReportJob.batch_id == first_id)):
+                job.status = JobStatus.FAILED
+        with unit_of_work():
+            later, started_later = jobs.start_batch(db.session.get_one(Position, world.position_id), by=admin, now=NOW)
+            later_id = later.id
+        assert started_later and later_id != first_id
+        assert jobs.batch_progress(db.session.get_one(ReportBatch, later_id)).total == 3
+
+
+def test_the_batch_page_says_when_the_reports_were_already_being_created(app, tenant_a, held):
+    world = build_world(app, tenant_a, names=("Ada Able",), released=("Ada Able",))
+    client = app.test_client()
+    sign_in(client, app, tenant_a.admin["email"])
+    with app.app_context():
+        path = f"/reports/positions/{db.session.get_one(Position, world.position_id).public_id}/batches"
+    first = post(client, app, path)
+    assert first.status_code == 302
+    assert "Creating the reports." in client.get(first.headers["Location"]).get_data(as_text=True)
+    second = post(client, app, path)
+    assert second.headers["Location"] == first.headers["Location"]  # the same batch
+    assert "These reports are already being created." in client.get(second.headers["Location"]).get_data(as_text=True)

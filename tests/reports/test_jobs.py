@@ -300,7 +300,7 @@ def test_a_batch_renders_every_released_report_and_the_shortlist_into_one_zip(ap
             report_services.withdraw(report(world, "Bea Bird"), by=admin_of(agency_of(tenant_a)), now=NOW)
         with unit_of_work():
             position = db.session.get_one(Position, world.position_id)
-            batch = jobs.start_batch(position, by=admin_of(agency_of(tenant_a)), now=NOW)
+            batch, _ = jobs.start_batch(position, by=admin_of(agency_of(tenant_a)), now=NOW)
             batch_id = batch.id
         batch = db.session.get_one(ReportBatch, batch_id)
         batch_jobs = list(db.session.scalars(select(ReportJob).where(ReportJob.batch_id == batch_id)))
