@@ -12,7 +12,6 @@ from flask_login import current_user
 from accounts import audit
 from accounts.access import access, get_scoped_or_404
 from accounts.models import STAFF_ROLES
-from analytics import fairness
 from database import utcnow
 from positions.models import Position
 
@@ -23,6 +22,8 @@ bp = Blueprint("fairness", __name__, url_prefix="/analytics/fairness")
 @access(roles=STAFF_ROLES, owns=Position)
 def position(public_id: str) -> str:
     """The four-fifths tables on the position's decisions and the Local Law 144 tables on its scores."""
+    from analytics import fairness  # here: it needs scoring's statistics (numpy, scipy), which most requests never do
+
     found = get_scoped_or_404(Position, public_id)
     report = fairness.position_report(found, utcnow().date())
     return render_template(
@@ -46,6 +47,8 @@ def position(public_id: str) -> str:
 @access(roles=STAFF_ROLES, owns=Position)
 def export(public_id: str) -> Response:
     """The same tables as a CSV download (attachment, never cached, formulas neutralised); the export is audited."""
+    from analytics import fairness
+
     found = get_scoped_or_404(Position, public_id)
     now = utcnow()
     body = fairness.report_csv(fairness.position_report(found, now.date()), position_title=found.title, now=now)

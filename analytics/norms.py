@@ -30,7 +30,7 @@ import scoring
 from accounts import audit
 from accounts.models import User
 from analytics import item_stats
-from assessments.models import Assessment, NormTable
+from assessments.models import NORM_LABEL_MAX, Assessment, NormTable
 from database import db
 from scoring.norms import NORM_MIN_N
 
@@ -44,7 +44,7 @@ __all__ = [
     "freeze_norm_table",
 ]
 
-LABEL_MAX: Final = 160
+LABEL_MAX: Final = NORM_LABEL_MAX
 
 
 class NormGroupError(Exception):

@@ -13,8 +13,7 @@ from wtforms.validators import DataRequired, Length
 import scoring
 from accounts.access import access, get_scoped_or_404
 from accounts.models import STAFF_ROLES
-from analytics import item_stats, norms
-from assessments.models import Assessment
+from assessments.models import NORM_LABEL_MAX, Assessment
 from database import unit_of_work, utcnow
 
 bp = Blueprint("analytics", __name__, url_prefix="/analytics")
@@ -25,7 +24,7 @@ class NormGroupForm(FlaskForm):
 
     label = StringField(
         "Label for the norm group",
-        validators=[DataRequired("Give the norm group a label."), Length(max=norms.LABEL_MAX)],
+        validators=[DataRequired("Give the norm group a label."), Length(max=NORM_LABEL_MAX)],
         description="For example: Applicants, spring 2026.",
     )
     everyone = BooleanField("Use all completed attempts")
@@ -51,6 +50,8 @@ def percent(value: float | None) -> str:
 @bp.get("/assessments/<public_id>")
 @access(roles=STAFF_ROLES, owns=Assessment)
 def assessment(public_id: str) -> str:
+    from analytics import item_stats  # here: its statistics need numpy and scipy, which most requests never do
+
     found = get_scoped_or_404(Assessment, public_id)
     page = item_stats.analytics_page(found, request.args.get("scope", "")[:64] or None)
     return render_template("analytics/assessment.html", page=page, flag_words=item_stats.FLAG_WORDS)
@@ -70,6 +71,8 @@ def freeze(public_id: str) -> Response | tuple[str, int]:
     form = NormGroupForm()
     if not form.validate_on_submit():
         return _norms_page(found, form, status=422)
+    from analytics import norms
+
     chosen = None if form.everyone.data else list(form.attempts.data or [])
     try:
         with unit_of_work():
@@ -84,6 +87,8 @@ def freeze(public_id: str) -> Response | tuple[str, int]:
 def _norms_page(
     assessment: Assessment, form: NormGroupForm, *, error: str | None = None, status: int = 200
 ) -> tuple[str, int]:
+    from analytics import item_stats, norms
+
     score_version = item_stats.current_score_version(assessment)
     chosen = set(form.attempts.data or []) if request.method == "POST" else set()
     return (

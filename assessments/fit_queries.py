@@ -12,17 +12,20 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from assessments import scoring_adapter
 from assessments.models import Assessment, Attempt, AttemptResult, Invitation
-from assessments.scoring_adapter import FitContext, FitLine, FitResult, FitUnavailable, Gap, Gate
+from assessments.scoring_adapter import FitContext, FitUnavailable
 from candidates.models import Candidate, CandidateExperience
 from database import db
 from positions.models import Position
+
+if TYPE_CHECKING:
+    from scoring import FitLine, FitResult, Gap, Gate
 
 SORTS: Final = ("fit", "name")
 COMPARE_MIN: Final = 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
     JSON,
@@ -286,6 +286,10 @@ class AttemptResult(Model):
     __table_args__ = (UniqueConstraint("attempt_id", "score_version"),)
 
 
+NORM_LABEL_MAX: Final = 160
+"""The longest label a norm group may have."""
+
+
 class NormTable(PublicIdMixin, Model):
     """A frozen norm group of an assessment: versioned, never changed once frozen.
 
@@ -301,7 +305,7 @@ class NormTable(PublicIdMixin, Model):
         ForeignKey("assessment.id", ondelete="CASCADE"), nullable=False, index=True
     )
     version: Mapped[int] = mapped_column(Integer, nullable=False)
-    label: Mapped[str] = mapped_column(String(160), nullable=False)
+    label: Mapped[str] = mapped_column(String(NORM_LABEL_MAX), nullable=False)
     score_version: Mapped[str] = mapped_column(String(64), nullable=False)
     attempt_ids: Mapped[list[int]] = mapped_column(JSON, nullable=False)
     n: Mapped[int] = mapped_column(Integer, nullable=False)

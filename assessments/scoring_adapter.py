@@ -43,9 +43,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
-import numpy as np
 from sqlalchemy import select
 
 import scoring
@@ -58,6 +57,7 @@ from positions.models import Position, SkillTransfer
 from scenarios.checks import OptionDraft, option_key
 from scenarios.models import ResponseFormat, ScenarioVersion
 from scenarios.services import competencies_of
+from scoring.version import ALGORITHM_VERSION as _ALGORITHM_VERSION
 
 __all__ = [
     "ALGORITHM_VERSION",
@@ -96,7 +96,7 @@ __all__ = [
     "used_components",
 ]
 
-ALGORITHM_VERSION: Final = scoring.ALGORITHM_VERSION
+ALGORITHM_VERSION: Final = _ALGORITHM_VERSION
 """The version of the scoring algorithms; store it with every score."""
 
 NO_NORM_GROUP: Final = "no norm group yet"
@@ -445,10 +445,8 @@ NO_REQUIREMENTS: Final = (
 )
 NO_WEIGHT: Final = "every part of the fit this position uses has weight 0. Give at least one of them a weight"
 # The fit's result types, for the pages' read models (only this module imports ``scoring``).
-FitResult = scoring.FitResult
-FitLine = scoring.FitLine
-Gap = scoring.Gap
-Gate = scoring.Gate
+if TYPE_CHECKING:  # scoring's own types, named here for the pages; at run time scoring loads on first use
+    from scoring import FitLine, FitResult, Gap, Gate
 
 NOT_YET_ASSESSED: Final = (
     "the position weighs only people skills, and this candidate has no people-skill score for it yet"
@@ -905,6 +903,8 @@ def _norm_table(version: str, entry: object) -> scoring.NormTable | None:
     stored = entry.get("sorted")
     values = [_number(v) for v in stored] if isinstance(stored, list) else []
     scores = [v for v in values if v is not None]
+    import numpy as np  # here, not at import: the candidates' pages never need it
+
     vector = np.asarray(scores, dtype=np.float64) if len(scores) == len(values) == n else None
     try:
         return scoring.NormTable(version, n, mean, sd, vector)

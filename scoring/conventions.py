@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from scoring.errors import InsufficientDataError, InvalidInputError, ZeroVarianceError
+from scoring.version import ALGORITHM_VERSION
 
 __all__ = [
     "ALGORITHM_VERSION",
@@ -50,8 +51,6 @@ __all__ = [
     "sample_variance",
 ]
 
-ALGORITHM_VERSION: Final = "1.0.0"
-"""Version of the scoring algorithms; stored with every score row. Bump on any change of a result."""
 
 DDOF_SAMPLE: Final = 1
 """Delta degrees of freedom for norms, alpha and item statistics (sample SD)."""

@@ -25,6 +25,7 @@ MODULES = [
     "item_analysis",
     "fairness",
     "fit",
+    "version",
 ]
 
 
