@@ -53,7 +53,6 @@ if str(ROOT) not in sys.path:
 
 import argparse  # noqa: E402
 import cProfile  # noqa: E402
-import datetime as dt  # noqa: E402
 import gc  # noqa: E402
 import io  # noqa: E402
 import logging  # noqa: E402
@@ -72,7 +71,8 @@ from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from typing import Any  # noqa: E402
 
-RESULTS = HERE / "RESULTS.md"
+from benchmarks import common  # noqa: E402
+
 REFERENCE_HTML = HERE / "reference_report" / "reference.html"
 REFERENCE_CSS = HERE / "reference_report" / "reference.css"
 REFERENCE_PAGES = 3
@@ -324,23 +324,9 @@ def batch_line(batch: Batch) -> str:
     )
 
 
-def commit(revision: str | None) -> str:
-    """The short commit, with +dirty when the working tree was measured and tracked files (other than docs/
-    and RESULTS.md) have uncommitted changes."""
-    head = subprocess.run(["git", "rev-parse", "--short", revision or "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    if revision:
-        return head.stdout.strip()
-    dirty = subprocess.run(
-        ["git", "diff", "--quiet", "HEAD", "--", ".", ":(exclude)benchmarks/RESULTS.md", ":(exclude)docs"],
-        cwd=ROOT,
-        capture_output=True,
-    )
-    return head.stdout.strip() + ("+dirty" if dirty.returncode else "")
-
-
 def record(command: str, f: Figures, revision: str | None) -> None:
     """Append the two rows (warm render ratio, batch throughput) to benchmarks/RESULTS.md."""
-    date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
+    date = common.utc_minute()
     setting = (
         f"WeasyPrint {f.weasyprint}, harfbuzz-subset {'yes' if f.harfbuzz_subset else 'NO'}, cache off, "
         f"load {f.load[0]:.2f} at start"
@@ -361,13 +347,9 @@ def record(command: str, f: Figures, revision: str | None) -> None:
         (warm, f"<= {RATIO_TARGET}x reference ms/page", verdict(f.ratio_met)),
         (batch, f">= {PAGES_PER_SECOND_TARGET:.0f} pages/s", verdict(f.batch_met)),
     ]
-    if not RESULTS.exists():
-        from benchmarks.scoring import HEADER
-
-        RESULTS.write_text(HEADER, encoding="utf-8")
-    with RESULTS.open("a", encoding="utf-8") as handle:
-        for figure, target, result in rows:
-            handle.write(f"| {date} | {commit(revision)} | `{command}` | {figure} | {target} | {result} |\n")
+    commit = common.git_revision(revision)
+    for figure, target, result in rows:
+        common.append_result(date, commit, command, figure, target, result)
 
 
 # --- Main -----------------------------------------------------------------------------------------
