@@ -180,6 +180,8 @@ _STORAGE_MESSAGES = (
 _STORAGE_SQLSTATES = {
     "25006": "The database is read-only: check that the PostgreSQL server is not a standby or in read-only mode "
     "(default_transaction_read_only), and that its disk is mounted read-write.",
+    "42501": "The database role Rapport connects as may not change its tables: check that DATABASE_URL names the "
+    "role that owns them, or grant that role INSERT, UPDATE and DELETE on them.",
     "53100": "The disk holding the database is full: free some space on the PostgreSQL server.",
     "53200": "The database server is out of memory.",
 }
