@@ -641,22 +641,29 @@ def skill_label(key: str) -> str:
 
 def agency_transfers(agency_id: int) -> tuple[scoring.TransferRow, ...]:
     """The agency's reviewed transfer rows as scoring's input, in a stable order; raises scoring.ScoringError."""
-    rows = db.session.scalars(
-        select(SkillTransfer)
+    rows = db.session.execute(
+        select(
+            SkillTransfer.from_skill,
+            SkillTransfer.to_skill,
+            SkillTransfer.credit,
+            SkillTransfer.rationale,
+            SkillTransfer.source,
+            SkillTransfer.reviewer,
+            SkillTransfer.reviewed_on,
+        )
         .where(SkillTransfer.agency_id == agency_id)
         .order_by(SkillTransfer.from_skill, SkillTransfer.to_skill, SkillTransfer.id)
     )
+    return _transfer_rows(tuple(tuple(row) for row in rows))
+
+
+@functools.lru_cache(maxsize=32)
+def _transfer_rows(rows: tuple[tuple[Any, ...], ...]) -> tuple[scoring.TransferRow, ...]:
+    """Scoring's checked rows for a table's content. Keyed by the content itself, so an edit is never missed; a
+    list of 50 API results or a shortlist reads the table once a row but builds and checks it once."""
     return tuple(
-        scoring.TransferRow(
-            row.from_skill,
-            row.to_skill,
-            row.credit,
-            row.rationale,
-            row.source,
-            row.reviewer,
-            row.reviewed_on.isoformat(),
-        )
-        for row in rows
+        scoring.TransferRow(from_skill, to_skill, credit, rationale, source, reviewer, reviewed_on.isoformat())
+        for from_skill, to_skill, credit, rationale, source, reviewer, reviewed_on in rows
     )
 
 

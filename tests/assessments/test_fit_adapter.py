@@ -519,6 +519,11 @@ def test_agency_transfers_are_the_agencys_own_and_versioned(app, tenant_a, tenan
             ("answer incoming calls", "2026-01-05"),
         ]
         assert scoring_adapter.transfers_version(after) != version
+        # An edit in place (same rows, same count) is read at once: the checked rows are cached by content only.
+        edited = db.session.scalars(select(SkillTransfer).where(SkillTransfer.from_skill == RECEIVABLES)).one()
+        edited.credit = 0.25
+        assert [r.credit for r in scoring_adapter.agency_transfers(agency.id)][0] == 0.25
+        assert scoring_adapter.transfers_version(scoring_adapter.agency_transfers(agency.id)) not in (version, "")
 
 
 # --- demographic data never enters ----------------------------------------------------------------
