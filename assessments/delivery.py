@@ -102,11 +102,26 @@ def invitation_for(public_id: str, version: object, now: datetime, *, with_conte
             joinedload(Invitation.assessment).joinedload(Assessment.position).joinedload(Position.client),
         ]
     invitation = db.session.scalar(select(Invitation).where(Invitation.public_id == public_id).options(*options))
-    if invitation is None or invitation.token_version != version or invitation.revoked_at is not None:
-        raise LinkInvalid
-    if invitation.attempt is None and now >= invitation.expires_at:
+    if invitation is None or not _link_holds(invitation, invitation.attempt is not None, version, now):
         raise LinkInvalid
     return invitation
+
+
+class _Link(Protocol):
+    """What the link's rule reads: an ``Invitation``, or a row with the same columns."""
+
+    @property
+    def token_version(self) -> int: ...
+    @property
+    def revoked_at(self) -> datetime | None: ...
+    @property
+    def expires_at(self) -> datetime: ...
+
+
+def _link_holds(link: _Link, started: bool, version: object, now: datetime) -> bool:
+    """The link's rule, in one place for every reader: the token names the invitation's current version, the
+    invitation is not revoked, and it had not expired before its test started."""
+    return link.token_version == version and link.revoked_at is None and (started or now < link.expires_at)
 
 
 # The item page's read, built once with its values as bind parameters: building and keying the statement
@@ -133,9 +148,7 @@ def item_view(
     if row is None:
         raise LinkInvalid
     invitation, answer, item_version_id = row
-    if invitation.token_version != version or invitation.revoked_at is not None:
-        raise LinkInvalid
-    if invitation.attempt is None and now >= invitation.expires_at:
+    if not _link_holds(invitation, invitation.attempt is not None, version, now):
         raise LinkInvalid
     attempt = invitation.attempt
     if attempt is None or not 1 <= number <= len(attempt.item_order):
@@ -404,11 +417,9 @@ def autosave(
     needs with one compiled statement and never builds ORM objects.
     """
     row = db.session.connection().execute(_OPEN_ATTEMPT, {"public_id": public_id}).first()
-    if row is None or row.token_version != token_version or row.revoked_at is not None:
+    if row is None or not _link_holds(row, row.id is not None, token_version, now):
         raise LinkInvalid
     if row.id is None:
-        if now >= row.expires_at:
-            raise LinkInvalid
         raise NotStarted("The test has not started.")
     if not 1 <= number <= len(row.item_order):
         raise NoSuchItem("That question is not part of your test.")
