@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import contextvars
+import fcntl
 import secrets
+import sqlite3
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, String, TypeDecorator, event
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, registry
 
 NAMING_CONVENTION = {
@@ -209,7 +215,8 @@ def describe_database_error(error: BaseException) -> str:
 
 
 def configure_sqlite(engine: Engine) -> None:
-    """WAL, synchronous=FULL, foreign keys, a busy timeout, and BEGIN IMMEDIATE for writes (DECISIONS.md)."""
+    """WAL, synchronous=FULL, foreign keys, a busy timeout, and BEGIN IMMEDIATE for writes (DECISIONS.md), with
+    the writers of every process queued on a file lock first (WriteQueue)."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -220,9 +227,126 @@ def configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()
+
+    begin_sqlite_transactions(engine, _writing.get)
+
+
+BUSY_TIMEOUT_MS = 15_000
+_QUEUE_KEY = "rapport_write_queue"
+_BUSY_KEY = "rapport_busy_timeout_ms"
+
+
+def begin_sqlite_transactions(engine: Engine, writing: Callable[[], bool]) -> None:
+    """BEGIN for a read; for a write (writing() true), a place in the engine's WriteQueue, then BEGIN IMMEDIATE.
+
+    The whole wait for the write lock, queue and SQLite's busy handler together, stays within the connection's
+    busy timeout. The place in the queue is given up when the connection goes back to the pool, just after its
+    COMMIT or ROLLBACK, or when a failure ends the transaction.
+    """
+    path = engine.url.database
+    queue = (
+        WriteQueue(Path(f"{path}-write-queue")) if path and path != ":memory:" and "mode=memory" not in path else None
+    )
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() else "BEGIN")
+        if not writing():
+            connection.exec_driver_sql("BEGIN")
+            return
+        if queue is None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        info = connection.connection.info
+        busy_ms = info.get(_BUSY_KEY)
+        if busy_ms is None:
+            busy_ms = info[_BUSY_KEY] = int(connection.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0)
+        waited = queue.enter(busy_ms / 1000)
+        info[_QUEUE_KEY] = queue
+        try:
+            if waited * 1000 < 1:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            # The queue took part of the budget: SQLite's busy handler gets what is left of it.
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={max(1, busy_ms - int(waited * 1000))}")
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            finally:
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={busy_ms}")
+        except BaseException:
+            info.pop(_QUEUE_KEY, None)
+            queue.leave()
+            raise
+
+    @event.listens_for(engine.pool, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        held = record.info.pop(_QUEUE_KEY, None)
+        if held is not None:
+            held.leave()
+
+
+class WriteQueue:
+    """Writers to one SQLite file wait their turn on an exclusive lock of a file beside it (flock), from every
+    process and thread, before BEGIN IMMEDIATE.
+
+    SQLite's own busy handler makes a second writer sleep 1, 2, 5, 10, 25, then 50 and 100 ms between tries
+    whatever the holder does, so under load a save waits tens of milliseconds for a lock held about one. Here a
+    waiter tries again within a millisecond of the lock's release. Nested write transactions of one thread share
+    their thread's place. Writers that do not queue (an operator's sqlite3 shell, a backup) still meet SQLite's
+    lock and its busy timeout, as before.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+
+    def _handle(self) -> Any:
+        handle = getattr(self._local, "handle", None)
+        if handle is None:
+            try:
+                handle = open(self.path, "a+b")  # noqa: SIM115 (kept open for the thread's life)
+            except OSError:
+                return None  # a read-only folder: writes then meet SQLite's own error, which says what is wrong
+            self._local.handle = handle
+            self._local.depth = 0
+        return handle
+
+    def enter(self, timeout: float) -> float:
+        """Wait for this thread's turn, at most timeout seconds; return the seconds waited. Raises
+        OperationalError ("database is locked") when the time is up, as SQLite's busy timeout would."""
+        handle = self._handle()
+        if handle is None:
+            return 0.0
+        if self._local.depth:
+            self._local.depth += 1
+            return 0.0
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            started = time.monotonic()
+            delay = 0.0001
+            while True:
+                time.sleep(delay)
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() - started >= timeout:
+                        raise OperationalError(
+                            "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")
+                        ) from None
+                    delay = min(delay * 2, 0.001)
+            self._local.depth = 1
+            return time.monotonic() - started
+        self._local.depth = 1
+        return 0.0
+
+    def leave(self) -> None:
+        """Give up this thread's place (the outermost of nested places)."""
+        handle = getattr(self._local, "handle", None)
+        if handle is None or not self._local.depth:
+            return
+        self._local.depth -= 1
+        if not self._local.depth:
+            fcntl.flock(handle, fcntl.LOCK_UN)

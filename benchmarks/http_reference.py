@@ -8,7 +8,7 @@ workers, same environment). It is honest on purpose, the floor a real endpoint i
   with a cached Jinja template (render_template, compiled once per worker): a ~1 KB stem and 5 options.
 - POST /ref/answers: JSON in, one upsert (INSERT ... ON CONFLICT DO UPDATE ... RETURNING) and a commit
   before the reply, JSON out. On SQLite with the app's settings: WAL, synchronous=FULL, a busy timeout,
-  BEGIN IMMEDIATE for the write transaction.
+  the app's write queue and BEGIN IMMEDIATE for the write transaction.
 
 No session, no CSRF, no tenant checks, no security headers: those are what the real app adds. The
 reply echoes the X-CSRFToken header so that the same wrk script can track each candidate's revision.
@@ -27,6 +27,8 @@ from sqlalchemy import JSON, DateTime, Integer, Text, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from database import begin_sqlite_transactions
 
 
 class Base(DeclarativeBase):
@@ -87,7 +89,7 @@ _writing: contextvars.ContextVar[bool] = contextvars.ContextVar("reference_writi
 
 
 def make_engine(url: str) -> Any:
-    """An engine with the app's SQLite settings (WAL, synchronous=FULL, busy timeout, BEGIN IMMEDIATE)."""
+    """An engine with the app's SQLite settings (WAL, synchronous=FULL, busy timeout, write queue, BEGIN IMMEDIATE)."""
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
 
@@ -101,9 +103,7 @@ def make_engine(url: str) -> Any:
             cursor.execute("PRAGMA busy_timeout=15000")
             cursor.close()
 
-        @event.listens_for(engine, "begin")
-        def _on_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() else "BEGIN")
+        begin_sqlite_transactions(engine, _writing.get)  # the app's: the write queue, then BEGIN IMMEDIATE
 
     return engine
 

@@ -14,9 +14,9 @@ Method:
 - The real app under gunicorn with gunicorn.conf.py as production runs it (sync workers, max_requests
   recycling, no preload), WEB_CONCURRENCY=2 workers by default (--workers), on 127.0.0.1. The only addition is
   a wrapper config that keeps gunicorn.conf.py's settings and adds request hooks measuring, per request, the
-  time in the worker, the worker's CPU, and on SQLite the wait for the write lock (BEGIN IMMEDIATE), how long
-  the lock is held (to the end of COMMIT) and the COMMIT itself (from the end of the last statement). They
-  cost a few microseconds a request.
+  time in the worker, the worker's CPU, and on SQLite the wait for the write lock (the write queue and BEGIN
+  IMMEDIATE), how long the lock is held (to the end of COMMIT) and the COMMIT itself (from the end of the last
+  statement). They cost a few microseconds a request.
 - An open-loop generator (asyncio, one process, a new connection per request as a sync worker closes it after
   each reply): every candidate autosaves every 15 s (POST /test/answers with the revision of its last
   acknowledged save) and loads an item page every 60 s (GET /test/item/<n>, which moves it to the next item),
@@ -104,9 +104,13 @@ def post_worker_init(worker):
 
     perf = time.perf_counter
 
+    def begin(conn):
+        # Engine-wide listeners run before the app's own: the wait counts the write queue (database.WriteQueue).
+        _state["b0"] = perf()
+
     def before(conn, cursor, statement, params, context, executemany):
-        if statement.startswith("BEGIN IMMEDIATE"):
-            _state["b0"] = perf()
+        if statement == "BEGIN":  # a read: no wait to count
+            _state["b0"] = None
 
     def after(conn, cursor, statement, params, context, executemany):
         now = perf()
@@ -128,6 +132,7 @@ def post_worker_init(worker):
     def after_rollback(session):
         _state["h0"] = None
 
+    event.listen(Engine, "begin", begin)
     event.listen(Engine, "before_cursor_execute", before)
     event.listen(Engine, "after_cursor_execute", after)
     event.listen(Session, "after_commit", after_commit)
