@@ -32,6 +32,12 @@ the count that is held. On PostgreSQL the count is stepped up (500, 1,000, 1,500
 until one misses.
 
     .venv/bin/python benchmarks/load.py --check [--backend sqlite|postgresql|both] [--seconds 30] [--candidates 10000]
+    .venv/bin/python benchmarks/load.py --reference [--backend sqlite]
+
+--reference drives the spec's minimal reference endpoints (benchmarks/http_reference.py, as benchmarks/http.py
+serves them: one row read; one upsert and commit with the app's SQLite settings; no session, CSRF, tenant checks,
+security headers or access log) with the same candidates and arrival pattern. The count they hold is the floor on
+the machine at hand: the capacity target is an absolute count, and this reads the real app's count against it.
 
 Prints one line per figure; with --check exits 1 when a target is missed. Appends rows to benchmarks/RESULTS.md
 unless --no-record is given, with the bottleneck named from the measurements and the load average at start.
@@ -84,6 +90,7 @@ REQUEST_TIMEOUT = 30.0
 # running late on less, it was kept waiting by the overloaded machine and the lateness is a symptom.
 GENERATOR_BOUND_CORES = 0.8
 ITEMS = len(bench.FORMATS)
+REFERENCE_APP = "benchmarks.http_reference:create_reference_app()"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # The wrapper gunicorn config: gunicorn.conf.py's settings unchanged, plus measuring hooks (one line a request).
@@ -92,6 +99,7 @@ import os, time
 from pathlib import Path
 
 exec(compile(Path(os.environ["LOAD_GUNICORN_CONF"]).read_text(), os.environ["LOAD_GUNICORN_CONF"], "exec"))
+wsgi_app = os.environ.get("LOAD_WSGI_APP") or wsgi_app  # --reference: the minimal reference app instead
 
 _state = {"wait": 0.0, "held": 0.0, "commit": 0.0, "b0": None, "h0": None, "c0": None, "t0": 0.0, "p0": 0.0, "cpu": 0.0}
 _out = []
@@ -202,6 +210,7 @@ def seed(url: str, count: int) -> Seeded:
 
     from app import create_app
     from assessments.models import Assessment, Attempt, Invitation
+    from benchmarks.http_reference import BenchItem, create_tables
     from candidates.models import Candidate as CandidateRow
     from database import db, new_public_id, unit_of_work, utcnow
 
@@ -215,6 +224,10 @@ def seed(url: str, count: int) -> Seeded:
             version_ids = [item.version.id for item in assessment.items]
             labels = [[o.label for o in item.version.options] for item in assessment.items]
             formats = [item.version.response_format.value for item in assessment.items]
+            reference_items = [
+                {"id": n, "stem": item.version.stem, "options": [o.text for o in item.version.options]}
+                for n, item in enumerate(assessment.items, start=1)
+            ]
             people = db.session.execute(
                 insert(CandidateRow).returning(CandidateRow.id, sort_by_parameter_order=True),
                 [
@@ -260,6 +273,9 @@ def seed(url: str, count: int) -> Seeded:
                     for i in range(count)
                 ],
             ).all()
+        create_tables(url)  # the reference endpoints' tables (--reference)
+        with unit_of_work():
+            db.session.execute(insert(BenchItem), reference_items)
         db.session.remove()
     serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
     name = app.config["SESSION_COOKIE_NAME"]
@@ -311,8 +327,9 @@ class Server:
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], folder: Path, workers: int) -> Iterator[Server]:
-    """The real app under gunicorn with gunicorn.conf.py (plus the measuring hooks) until the block ends."""
+def gunicorn(env: dict[str, str], folder: Path, workers: int, reference: bool = False) -> Iterator[Server]:
+    """The real app (or the minimal reference app) under gunicorn with gunicorn.conf.py (plus the measuring hooks)
+    until the block ends."""
     port = common.free_port()
     stats_dir = folder / f"stats-{port}"
     stats_dir.mkdir()
@@ -324,6 +341,7 @@ def gunicorn(env: dict[str, str], folder: Path, workers: int) -> Iterator[Server
         "LOAD_STATS_DIR": str(stats_dir),
         "WEB_CONCURRENCY": str(workers),
         "BIND": f"127.0.0.1:{port}",
+        "LOAD_WSGI_APP": REFERENCE_APP if reference else "",
     }
     command = [common.gunicorn_binary(), "-c", str(config)]
     with common.serve(command, common.ROOT, env, folder / "gunicorn.log", port, stop_timeout=40) as process:
@@ -415,17 +433,21 @@ async def exchange(port: int, request: bytes) -> tuple[int, bytes]:
     return status, body
 
 
-async def drive(seeded: Seeded, count: int, port: int, arbiter: int, seconds: float, warmup: float) -> Outcome:
-    """Offer the fixed arrival rate for warmup + seconds; measure the last `seconds`."""
+async def drive(
+    seeded: Seeded, count: int, port: int, arbiter: int, seconds: float, warmup: float, reference: bool = False
+) -> Outcome:
+    """Offer the fixed arrival rate for warmup + seconds; measure the last `seconds`. With reference, to the minimal
+    reference endpoints (benchmarks/http_reference.py): the same requests without the session and tenant checks."""
     outcome = Outcome()
     candidates = seeded.candidates[:count]
     events = schedule(count, warmup + seconds, random.Random(count))
     loop = asyncio.get_running_loop()
     pending: dict[asyncio.Task[None], bool] = {}  # each request in flight, and whether it is counted
+    item_path, save_path = ("/ref/item/", "/ref/answers") if reference else ("/test/item/", "/test/answers")
     gets = [
         [
             (
-                f"GET /test/item/{n} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {c.cookie}\r\nConnection: close\r\n\r\n"
+                f"GET {item_path}{n} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {c.cookie}\r\nConnection: close\r\n\r\n"
             ).encode()
             for n in range(1, ITEMS + 1)
         ]
@@ -457,8 +479,9 @@ async def drive(seeded: Seeded, count: int, port: int, arbiter: int, seconds: fl
         answer = seeded.answers[n - 1][c.revisions[n - 1] % 2]
         body = f'{{"item":{n},"answer":{answer},"revision":{c.revisions[n - 1]}}}'.encode()
         request = (
-            f"POST /test/answers HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {c.cookie}\r\nX-CSRFToken: {c.csrf}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            f"POST {save_path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {c.cookie}\r\nX-CSRFToken: {c.csrf}\r\n"
+            + (f"X-Bench-Session: {c.index}\r\n" if reference else "")
+            + f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
         ).encode() + body
         try:
             async with asyncio.timeout(REQUEST_TIMEOUT):
@@ -525,34 +548,44 @@ async def drive(seeded: Seeded, count: int, port: int, arbiter: int, seconds: fl
     return outcome
 
 
-def lost_answers(seeded: Seeded, count: int) -> tuple[int, int]:
-    """(lost, checked): every candidate's last acknowledged answer per item against the database's row."""
+def stored_answers(seeded: Seeded, reference: bool) -> dict[tuple[int, int], tuple[int, Any]]:
+    """(candidate index, item position) -> (revision, answer) as the database holds them: the app's answer rows,
+    or with reference the reference endpoints' rows (keyed by the candidate's index)."""
     from sqlalchemy import select
 
     from assessments.models import Answer
+    from benchmarks.http_reference import BenchAnswer
     from database import db
 
-    by_attempt = {c.attempt_id: c for c in seeded.candidates[:count]}
-    position = {version: n for n, version in enumerate(seeded.version_ids)}
     stored: dict[tuple[int, int], tuple[int, Any]] = {}
     with seeded.app.app_context():
-        ids = list(by_attempt)
-        for start in range(0, len(ids), 900):
+        if reference:
             rows = db.session.execute(
-                select(Answer.attempt_id, Answer.version_id, Answer.revision, Answer.answer).where(
-                    Answer.attempt_id.in_(ids[start : start + 900])
-                )
+                select(BenchAnswer.candidate, BenchAnswer.item, BenchAnswer.revision, BenchAnswer.answer)
             )
-            for attempt_id, version_id, revision, answer in rows:
-                stored[(attempt_id, position[version_id])] = (revision, answer)
+            stored = {(index, item - 1): (revision, answer) for index, item, revision, answer in rows}
+        else:
+            index_of = {c.attempt_id: c.index for c in seeded.candidates}
+            position = {version: n for n, version in enumerate(seeded.version_ids)}
+            rows = db.session.execute(select(Answer.attempt_id, Answer.version_id, Answer.revision, Answer.answer))
+            stored = {
+                (index_of[attempt_id], position[version_id]): (revision, answer)
+                for attempt_id, version_id, revision, answer in rows
+            }
         db.session.remove()
+    return stored
+
+
+def lost_answers(seeded: Seeded, count: int, reference: bool = False) -> tuple[int, int]:
+    """(lost, checked): every candidate's last acknowledged answer per item against the database's row."""
+    stored = stored_answers(seeded, reference)
     lost = checked = 0
-    for attempt_id, c in by_attempt.items():
+    for c in seeded.candidates[:count]:
         for n in range(ITEMS):
             if c.acked[n] is None:
                 continue
             checked += 1
-            row = stored.get((attempt_id, n))
+            row = stored.get((c.index, n))
             behind = row is None or row[0] < c.revisions[n]
             if behind or (row is not None and row[0] == c.revisions[n] and row[1] != json.loads(c.acked[n] or "null")):
                 lost += 1
@@ -754,29 +787,28 @@ class Step:
 # --- The run ------------------------------------------------------------------------------------------
 
 
-def resync(seeded: Seeded) -> None:
+def resync(seeded: Seeded, reference: bool = False) -> None:
     """Each candidate's revisions and answers as the database holds them, nothing in flight: the state a
     browser has after reloading its page. Run between steps, with the server stopped."""
-    from sqlalchemy import select
-
-    from assessments.models import Answer
-    from database import db
-
-    position = {version: n for n, version in enumerate(seeded.version_ids)}
-    by_attempt = {c.attempt_id: c for c in seeded.candidates}
+    stored = stored_answers(seeded, reference)
     for c in seeded.candidates:
         c.saving = False
-    with seeded.app.app_context():
-        rows = db.session.execute(select(Answer.attempt_id, Answer.version_id, Answer.revision, Answer.answer))
-        for attempt_id, version_id, revision, answer in rows:
-            c = by_attempt[attempt_id]
-            c.revisions[position[version_id]] = revision
-            c.acked[position[version_id]] = json.dumps(answer, separators=(",", ":"))
-        db.session.remove()
+        for n in range(ITEMS):
+            if (c.index, n) in stored:
+                revision, answer = stored[(c.index, n)]
+                c.revisions[n] = revision
+                c.acked[n] = json.dumps(answer, separators=(",", ":"))
 
 
 def run_backend(
-    backend: str, folder: Path, counts: list[int], seconds: float, warmup: float, workers: int, ascending: bool
+    backend: str,
+    folder: Path,
+    counts: list[int],
+    seconds: float,
+    warmup: float,
+    workers: int,
+    ascending: bool,
+    reference: bool = False,
 ) -> list[Step]:
     """Seed the largest count once; run the counts in turn, each on a freshly started server (stopping at the
     first miss going up, or the first hold going down)."""
@@ -790,9 +822,11 @@ def run_backend(
         try:
             env = {**os.environ, "DATABASE_URL": url}
             for count in counts:
-                with gunicorn(env, folder, workers) as server:
-                    outcome = asyncio.run(drive(seeded, count, server.port, server.process.pid, seconds, warmup))
-                    lost, checked = lost_answers(seeded, count)
+                with gunicorn(env, folder, workers, reference) as server:
+                    outcome = asyncio.run(
+                        drive(seeded, count, server.port, server.process.pid, seconds, warmup, reference)
+                    )
+                    lost, checked = lost_answers(seeded, count, reference)
                 # The hook lines are complete once the workers have exited.
                 found = server_side(server.stats_dir, outcome.window, workers)
                 step = Step(backend, count, outcome, found, lost, checked, workers)
@@ -804,7 +838,7 @@ def run_backend(
                 )
                 if step.held != ascending:
                     break
-                resync(seeded)
+                resync(seeded, reference)
         finally:
             with seeded.app.app_context():
                 db.session.remove()
@@ -821,6 +855,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=10, help="seconds at the full rate before measuring (10)")
     parser.add_argument("--candidates", type=int, default=SQLITE_TARGET, help="SQLite's candidates (10,000)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (WEB_CONCURRENCY, 2)")
+    parser.add_argument(
+        "--reference",
+        action="store_true",
+        help="drive the minimal reference endpoints (benchmarks/http_reference.py) instead: the floor on this machine",
+    )
     parser.add_argument("--no-record", action="store_true", help="do not append to benchmarks/RESULTS.md")
     args = parser.parse_args(argv)
     common.stop_cleanly_on_signals()
@@ -841,10 +880,12 @@ def main(argv: list[str] | None = None) -> int:
         for backend in backends:
             if backend == "sqlite":
                 counts = [args.candidates] + [n for n in SQLITE_FALLBACK_STEPS if n < args.candidates]
-                results[backend] = run_backend(backend, folder, counts, args.seconds, args.warmup, args.workers, False)
+                results[backend] = run_backend(
+                    backend, folder, counts, args.seconds, args.warmup, args.workers, False, args.reference
+                )
             else:
                 results[backend] = run_backend(
-                    backend, folder, list(POSTGRES_STEPS), args.seconds, args.warmup, args.workers, True
+                    backend, folder, list(POSTGRES_STEPS), args.seconds, args.warmup, args.workers, True, args.reference
                 )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -861,7 +902,21 @@ def main(argv: list[str] | None = None) -> int:
         limiting = next((s for s in steps if not s.held), steps[-1])
         bottleneck = limiting.bottleneck()
         print(f"{backend:<10} bottleneck at {limiting.candidates:,} candidates: {bottleneck}")
-        if backend == "sqlite":
+        if args.reference:
+            # The floor, not the app: no target, and it fails nothing.
+            verdict = "measured"
+            figure = (
+                f"{backend} REFERENCE endpoints (benchmarks/http_reference.py: one row read, one upsert and commit; "
+                f"no session, CSRF, tenant checks, headers or logging) held {best:,} candidates at p99 <= "
+                f"{P99_TARGET_MS:.0f} ms (steps "
+                + "; ".join(
+                    f"{s.candidates:,}: p99 {s.p99:.1f} ms, errors {s.outcome.error_count}, lost {s.lost}"
+                    for s in steps
+                )
+                + f"); at {limiting.figure()}"
+            )
+            target = "the floor on this machine, to read the real app's capacity against"
+        elif backend == "sqlite":
             main_step = steps[0]
             verdict = "met" if main_step.held else "MISSED"
             figure = f"sqlite capacity at {main_step.figure()}"
