@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import fcntl
+import os
 import secrets
 import sqlite3
 import threading
@@ -303,13 +304,16 @@ class WriteQueue:
 
     def _handle(self) -> Any:
         handle = getattr(self._local, "handle", None)
-        if handle is None:
+        if handle is None or self._local.pid != os.getpid():
+            # A forked child (a render process) must not share its parent's open file: flock's lock belongs to
+            # the open file, so the two would hold it at once and one's release would end the other's turn.
             try:
                 handle = open(self.path, "a+b")  # noqa: SIM115 (kept open for the thread's life)
             except OSError:
                 return None  # a read-only folder: writes then meet SQLite's own error, which says what is wrong
             self._local.handle = handle
             self._local.depth = 0
+            self._local.pid = os.getpid()
         return handle
 
     def enter(self, timeout: float) -> float:
@@ -345,8 +349,8 @@ class WriteQueue:
     def leave(self) -> None:
         """Give up this thread's place (the outermost of nested places)."""
         handle = getattr(self._local, "handle", None)
-        if handle is None or not self._local.depth:
-            return
+        if handle is None or not self._local.depth or self._local.pid != os.getpid():
+            return  # no place held, or the parent's (a forked child leaves the parent's turn alone)
         self._local.depth -= 1
         if not self._local.depth:
             fcntl.flock(handle, fcntl.LOCK_UN)

@@ -4,12 +4,14 @@ the holder commits or rolls back, the place is given up on every way out of a tr
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -162,6 +164,35 @@ def test_the_wait_in_the_queue_ends_with_database_is_locked(tmp_path):
     path_holder.leave()
     assert waiter.enter(0.05) == 0.0
     waiter.leave()
+
+
+def _child_tries(queue: WriteQueue, results: Any) -> None:
+    try:
+        queue.enter(0.2)
+    except OperationalError:
+        results.put("waited, then gave up")
+        return
+    queue.leave()
+    results.put("got in")
+
+
+def test_a_forked_child_queues_on_its_own_and_leaves_its_parents_turn_alone(tmp_path):
+    """A render process forked from the consumer inherits its open files: it must not take the parent's turn as
+    its own (flock's lock belongs to the open file), nor end it."""
+    queue = WriteQueue(tmp_path / "rapport.db-write-queue")
+    assert queue.enter(1) == 0.0
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=_child_tries, args=(queue, results))
+    child.start()
+    child.join(10)
+    assert results.get(timeout=5) == "waited, then gave up"
+    other = WriteQueue(queue.path)
+    with pytest.raises(OperationalError):
+        other.enter(0.05)  # the parent still holds its turn
+    queue.leave()
+    assert other.enter(0.05) == 0.0
+    other.leave()
 
 
 def test_a_folder_that_cannot_hold_the_queue_file_leaves_writes_to_sqlite(tmp_path):
