@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import defer, selectinload
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
@@ -46,7 +46,9 @@ RULE_FIELDS = {
 @access(roles=STAFF_ROLES)
 def index() -> str:
     assessments = db.session.scalars(
-        scoped_select(Assessment, current_scope()).order_by(Assessment.created_at.desc())
+        scoped_select(Assessment, current_scope())
+        .options(selectinload(Assessment.position).joinedload(Position.client), selectinload(Assessment.items))
+        .order_by(Assessment.created_at.desc())
     ).all()
     return render_template("assessments/index.html", assessments=assessments)
 

@@ -219,3 +219,55 @@ def test_the_walk_through_shows_every_candidate_page_and_records_nothing(app, cl
         assert 'method="post"' not in body.split("<main", 1)[1].split("</main>")[0], url
         assert "Rationale A" not in body and "take.js" not in body
     assert counts() == before
+
+
+def test_the_assessments_list_reads_the_same_statements_however_many_assessments(app, client, tenant_a):
+    """The list loads each assessment's position, client and items with the assessments, not one by one."""
+    from sqlalchemy import event
+
+    from positions.models import Position
+
+    sign_in(client, app, tenant_a.recruiter["email"])
+
+    def statements_for_the_list() -> tuple[int, str]:
+        seen: list[str] = []
+
+        def count(_conn, _cursor, statement, *_args):
+            seen.append(statement)
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            page = client.get("/assessments")
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert page.status_code == 200
+        return len(seen), page.get_data(as_text=True)
+
+    def add_assessments(how_many: int) -> None:
+        with app.app_context():
+            agency, admin, existing = (
+                db.session.scalar(select(Agency).where(Agency.public_id == tenant_a.agency_id)),
+                db.session.scalar(select(User).where(User.public_id == tenant_a.admin["public_id"])),
+                db.session.scalar(select(Assessment).where(Assessment.public_id == tenant_a.assessment_id)),
+            )
+            with unit_of_work():
+                for n in range(how_many):
+                    position = Position(
+                        agency_id=agency.id,
+                        client_id=existing.client_id,
+                        title=f"Listed position {n}",
+                        created_at=utcnow(),
+                    )
+                    db.session.add(position)
+                    draft = services.create_assessment(position, f"Listed assessment {n}", by=admin, now=utcnow())
+                    services.add_item(draft, existing.items[0].version, by=admin, now=utcnow())
+            db.session.remove()
+
+    add_assessments(1)
+    few, _ = statements_for_the_list()
+    add_assessments(5)
+    many, page = statements_for_the_list()
+    assert page.count("Listed assessment 0") == 2 and "Listed assessment 4" in page and "Listed position 4" in page
+    assert many == few, (few, many)
