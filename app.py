@@ -12,7 +12,7 @@ import http_security
 import observability
 from config import INSTANCE, load_config
 from database import configure_sqlite, db
-from extensions import csrf, login_manager, migrate
+from extensions import csrf, init_migrations, login_manager
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -34,6 +34,8 @@ def configure_logging(app: Flask) -> None:
     observability.configure_logging(app.config["LOG_FORMAT"])
     # WeasyPrint narrates every step of every render at INFO; its warnings and errors still show.
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+    # Alembic names each of its plugins at INFO when it is first imported (`flask db`, which imports it late).
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def configure_extensions(app: Flask) -> None:
@@ -49,7 +51,7 @@ def configure_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)
-    migrate.init_app(app, db, directory=str(app.root_path + "/migrations"))
+    init_migrations(app, db, directory=str(app.root_path + "/migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"

@@ -35,11 +35,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(restore_command)
     app.cli.add_command(retention_command)
     for command in app.cli.commands.values():
-        if not isinstance(command, click.Group):  # Flask-Migrate's group is shared by every app: never change it
-            report_database_errors(command)
-    migrations = app.cli.commands.get("db")
-    if isinstance(migrations, click.Group):
-        app.cli.add_command(DatabaseErrorsGroup.around(migrations), name="db")
+        report_database_errors(command)
+    app.cli.add_command(MigrationCommands(name="db"))
 
 
 def report_database_errors(command: click.Command) -> None:
@@ -57,6 +54,28 @@ def report_database_errors(command: click.Command) -> None:
             raise click.ClickException(describe_database_error(exc)) from None
 
     command.callback = wrapped
+
+
+class MigrationCommands(click.Group):
+    """`flask db`: Flask-Migrate's commands (wrapped by DatabaseErrorsGroup), imported when the command runs, so
+    that a web worker, which never migrates, does not import Alembic (extensions.init_migrations)."""
+
+    @functools.cached_property
+    def _real(self) -> click.Group:
+        from flask_migrate.cli import db as migrate_commands
+
+        return DatabaseErrorsGroup.around(migrate_commands)
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        return "Perform database migrations."
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        return self._real.make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        return self._real.invoke(ctx)
 
 
 class DatabaseErrorsGroup(click.Group):

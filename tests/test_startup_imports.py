@@ -1,6 +1,7 @@
 """A web process imports no numpy, scipy or WeasyPrint until a request needs them (the performance spec's start-up
 target): not at start, and not for a candidate's item page and autosave, the requests that come by the thousand.
-Each check runs in a new interpreter, as this one has imported them for other tests."""
+Nor Alembic (Flask-Migrate), which only `flask db` and code that migrates need: a quarter of a second of each
+worker's start. Each check runs in a new interpreter, as this one has imported them for other tests."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tests.faults.scene import close_app, invite_candidates, make_app
 from tests.faults.test_bad_environment import candidate_client
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("numpy", "scipy", "weasyprint")
+HEAVY = ("numpy", "scipy", "weasyprint", "alembic", "flask_migrate")
 
 CHILD = """
 import json, sys
