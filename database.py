@@ -263,8 +263,8 @@ def begin_sqlite_transactions(engine: Engine, writing: Callable[[], bool]) -> No
         busy_ms = info.get(_BUSY_KEY)
         if busy_ms is None:
             busy_ms = info[_BUSY_KEY] = int(connection.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0)
-        waited = queue.enter(busy_ms / 1000)
-        info[_QUEUE_KEY] = queue
+        place, waited = queue.enter(busy_ms / 1000)
+        info[_QUEUE_KEY] = place
         try:
             if waited * 1000 < 1:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -276,15 +276,14 @@ def begin_sqlite_transactions(engine: Engine, writing: Callable[[], bool]) -> No
             finally:
                 connection.exec_driver_sql(f"PRAGMA busy_timeout={busy_ms}")
         except BaseException:
-            info.pop(_QUEUE_KEY, None)
-            queue.leave()
+            WriteQueue.leave(info.pop(_QUEUE_KEY, None))
             raise
 
     @event.listens_for(engine.pool, "checkin")
     def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
-        held = record.info.pop(_QUEUE_KEY, None)
-        if held is not None:
-            held.leave()
+        # The place travels with the connection: a connection given back by another thread (a garbage-collected
+        # one) still ends its transaction's turn.
+        WriteQueue.leave(record.info.pop(_QUEUE_KEY, None))
 
 
 class WriteQueue:
@@ -302,38 +301,37 @@ class WriteQueue:
         self.path = path
         self._local = threading.local()
 
-    def _handle(self) -> Any:
-        handle = getattr(self._local, "handle", None)
-        if handle is None or self._local.pid != os.getpid():
+    def _place(self) -> _Place | None:
+        place: _Place | None = getattr(self._local, "place", None)
+        if place is None or place.pid != os.getpid():
             # A forked child (a render process) must not share its parent's open file: flock's lock belongs to
             # the open file, so the two would hold it at once and one's release would end the other's turn.
             try:
                 handle = open(self.path, "a+b")  # noqa: SIM115 (kept open for the thread's life)
             except OSError:
                 return None  # a read-only folder: writes then meet SQLite's own error, which says what is wrong
-            self._local.handle = handle
-            self._local.depth = 0
-            self._local.pid = os.getpid()
-        return handle
+            place = self._local.place = _Place(handle)
+        return place
 
-    def enter(self, timeout: float) -> float:
-        """Wait for this thread's turn, at most timeout seconds; return the seconds waited. Raises
-        OperationalError ("database is locked") when the time is up, as SQLite's busy timeout would."""
-        handle = self._handle()
-        if handle is None:
-            return 0.0
-        if self._local.depth:
-            self._local.depth += 1
-            return 0.0
+    def enter(self, timeout: float) -> tuple[_Place | None, float]:
+        """Wait for this thread's turn, at most timeout seconds; return the place (for leave) and the seconds
+        waited. Raises OperationalError ("database is locked") when the time is up, as SQLite's busy timeout
+        would."""
+        place = self._place()
+        if place is None:
+            return None, 0.0
+        if place.depth:
+            place.depth += 1
+            return place, 0.0
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(place.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             started = time.monotonic()
             delay = 0.0001
             while True:
                 time.sleep(delay)
                 try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(place.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
                     if time.monotonic() - started >= timeout:
@@ -341,16 +339,25 @@ class WriteQueue:
                             "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")
                         ) from None
                     delay = min(delay * 2, 0.001)
-            self._local.depth = 1
-            return time.monotonic() - started
-        self._local.depth = 1
-        return 0.0
+            place.depth = 1
+            return place, time.monotonic() - started
+        place.depth = 1
+        return place, 0.0
 
-    def leave(self) -> None:
-        """Give up this thread's place (the outermost of nested places)."""
-        handle = getattr(self._local, "handle", None)
-        if handle is None or not self._local.depth or self._local.pid != os.getpid():
+    @staticmethod
+    def leave(place: _Place | None) -> None:
+        """Give up a place (the outermost of nested ones), from whichever thread ends its transaction."""
+        if place is None or not place.depth or place.pid != os.getpid():
             return  # no place held, or the parent's (a forked child leaves the parent's turn alone)
-        self._local.depth -= 1
-        if not self._local.depth:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        place.depth -= 1
+        if not place.depth:
+            fcntl.flock(place.handle, fcntl.LOCK_UN)
+
+
+class _Place:
+    """One thread's open queue file, and how many of its write transactions hold the turn."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self.depth = 0
+        self.pid = os.getpid()

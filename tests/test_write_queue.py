@@ -32,20 +32,21 @@ def queue_path(app: Flask) -> Path:
 def held_elsewhere(path: Path) -> Iterator[WriteQueue]:
     """Hold the queue as another process's writer would: its own open file, so its own lock."""
     other = WriteQueue(path)
-    assert other.enter(1) == 0.0
+    place, waited = other.enter(1)
+    assert waited == 0.0
     try:
         yield other
     finally:
-        other.leave()
+        WriteQueue.leave(place)
 
 
 def free(path: Path) -> bool:
     probe = WriteQueue(path)
     try:
-        probe.enter(0.01)
+        place, _ = probe.enter(0.01)
     except OperationalError:
         return False
-    probe.leave()
+    WriteQueue.leave(place)
     return True
 
 
@@ -150,29 +151,43 @@ def test_the_queue_and_sqlite_share_one_busy_timeout(app):
 
 def test_the_wait_in_the_queue_ends_with_database_is_locked(tmp_path):
     path_holder = WriteQueue(tmp_path / "rapport.db-write-queue")
-    assert path_holder.enter(1) == 0.0
-    assert path_holder.enter(1) == 0.0  # nested: the thread already holds it
+    outer, waited = path_holder.enter(1)
+    inner, waited_again = path_holder.enter(1)  # nested: the thread already holds it
+    assert waited == waited_again == 0.0 and inner is outer
     waiter = WriteQueue(path_holder.path)
     started = time.monotonic()
     with pytest.raises(OperationalError) as raised:
         waiter.enter(0.2)
     assert 0.2 <= time.monotonic() - started < 1
     assert "database is locked" in str(raised.value.orig)
-    path_holder.leave()
+    WriteQueue.leave(inner)
     with pytest.raises(OperationalError):
         waiter.enter(0.05)  # still held: the outer place remains
-    path_holder.leave()
-    assert waiter.enter(0.05) == 0.0
-    waiter.leave()
+    WriteQueue.leave(outer)
+    place, waited = waiter.enter(0.05)
+    assert waited == 0.0
+    WriteQueue.leave(place)
+
+
+def test_a_place_can_be_given_up_from_another_thread(tmp_path):
+    """A connection garbage-collected on another thread still ends its transaction's turn."""
+    queue = WriteQueue(tmp_path / "rapport.db-write-queue")
+    place, _ = queue.enter(1)
+    ender = threading.Thread(target=WriteQueue.leave, args=(place,))
+    ender.start()
+    ender.join(5)
+    other, waited = WriteQueue(queue.path).enter(0.05)
+    assert waited == 0.0
+    WriteQueue.leave(other)
 
 
 def _child_tries(queue: WriteQueue, results: Any) -> None:
     try:
-        queue.enter(0.2)
+        place, _ = queue.enter(0.2)
     except OperationalError:
         results.put("waited, then gave up")
         return
-    queue.leave()
+    WriteQueue.leave(place)
     results.put("got in")
 
 
@@ -180,7 +195,7 @@ def test_a_forked_child_queues_on_its_own_and_leaves_its_parents_turn_alone(tmp_
     """A render process forked from the consumer inherits its open files: it must not take the parent's turn as
     its own (flock's lock belongs to the open file), nor end it."""
     queue = WriteQueue(tmp_path / "rapport.db-write-queue")
-    assert queue.enter(1) == 0.0
+    held, _ = queue.enter(1)
     context = multiprocessing.get_context("fork")
     results = context.Queue()
     child = context.Process(target=_child_tries, args=(queue, results))
@@ -190,13 +205,14 @@ def test_a_forked_child_queues_on_its_own_and_leaves_its_parents_turn_alone(tmp_
     other = WriteQueue(queue.path)
     with pytest.raises(OperationalError):
         other.enter(0.05)  # the parent still holds its turn
-    queue.leave()
-    assert other.enter(0.05) == 0.0
-    other.leave()
+    WriteQueue.leave(held)
+    place, waited = other.enter(0.05)
+    assert waited == 0.0
+    WriteQueue.leave(place)
 
 
 def test_a_folder_that_cannot_hold_the_queue_file_leaves_writes_to_sqlite(tmp_path):
     folder = tmp_path / "missing"
     queue = WriteQueue(folder / "rapport.db-write-queue")
-    assert queue.enter(1) == 0.0  # no file, no queue: SQLite's own error will say what is wrong
-    queue.leave()
+    assert queue.enter(1) == (None, 0.0)  # no file, no queue: SQLite's own error will say what is wrong
+    WriteQueue.leave(None)
