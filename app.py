@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from flask import Flask, abort, request
@@ -112,6 +113,11 @@ def configure_commands(app: Flask) -> None:
 
 
 def configure_tasks(app: Flask) -> None:
+    """Bind the task queue to this app where it is loaded already (the consumer imports it first) or must run
+    tasks in the request (TASKS_IMMEDIATE). A web worker otherwise loads it when it first queues a task: Huey
+    and its storage drivers are a tenth of a second or more of its start."""
+    if not app.config.get("TASKS_IMMEDIATE") and "tasks" not in sys.modules:
+        return
     import tasks
 
     if app.config.get("TASKS_IMMEDIATE"):

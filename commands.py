@@ -188,8 +188,10 @@ def worker_command(workers: int, shutdown_timeout: float, periodic: bool) -> Non
     import signal
 
     from reports.pool import get_pool
-    from tasks import huey, queue_problem
+    from tasks import bind_app, huey, queue_problem
 
+    # The consumer's tasks run in this app: the one the command was given (create_app found the queue unloaded).
+    bind_app(current_app._get_current_object())  # type: ignore[attr-defined]
     problem = queue_problem()
     if problem:  # otherwise the consumer would start and log a traceback a second, forever
         raise click.ClickException(problem)

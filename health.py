@@ -10,16 +10,36 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import String, func, or_, select, text
+from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.wrappers import Response
 
 from accounts.access import access
-from database import db, utcnow
-from tasks import queue_status
+from database import Model, db, independent_unit_of_work, utcnow
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class TaskHeartbeat(Model):
+    """When a periodic task last ran: tells /healthz whether a consumer is alive. (Here rather than in tasks.py, so
+    that a web worker need not import the task queue, Huey and its storage drivers, to serve /healthz or to start.)"""
+
+    __tablename__ = "task_heartbeat"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    beat_at: Mapped[datetime] = mapped_column(nullable=False)
+
+
+def record_heartbeat(name: str, now: datetime) -> None:
+    """Upsert the time a periodic task ran, in a unit of work of its own."""
+    with independent_unit_of_work() as session:
+        row = session.get(TaskHeartbeat, name)
+        if row is None:
+            session.add(TaskHeartbeat(name=name, beat_at=now))
+        else:
+            row.beat_at = now
 
 
 @cache
@@ -101,6 +121,8 @@ def outbox_status(now: datetime) -> dict[str, Any]:
 @bp.get("/healthz")
 @access(roles=None)
 def healthz() -> tuple[Response, int]:
+    from tasks import queue_status  # the queue's modules load on the first check, not at a worker's start
+
     now = utcnow()
     database = database_status()
     queue = queue_status(now)

@@ -13,11 +13,11 @@ from urllib.parse import urlsplit
 
 from flask import Flask, has_app_context
 from huey import Huey, RedisHuey, SqliteHuey, crontab
-from sqlalchemy import String, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import select
 
 from config import INSTANCE
-from database import Model, db, independent_unit_of_work, utcnow
+from database import db, utcnow
+from health import TaskHeartbeat, record_heartbeat
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,25 +38,6 @@ huey = create_huey()
 CONSUMER_STALE_AFTER = timedelta(minutes=3)
 
 
-class TaskHeartbeat(Model):
-    """When a periodic task last ran: tells /healthz whether a consumer is alive."""
-
-    __tablename__ = "task_heartbeat"
-
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    beat_at: Mapped[datetime] = mapped_column(nullable=False)
-
-
-def record_heartbeat(name: str, now: datetime) -> None:
-    """Upsert the time a periodic task ran, in a unit of work of its own."""
-    with independent_unit_of_work() as session:
-        row = session.get(TaskHeartbeat, name)
-        if row is None:
-            session.add(TaskHeartbeat(name=name, beat_at=now))
-        else:
-            row.beat_at = now
-
-
 _bound_app: Flask | None = None
 
 
@@ -72,10 +53,11 @@ def _with_app_context(func: F) -> F:
         if has_app_context():
             return func(*args, **kwargs)
         app = _bound_app
-        if app is None:
+        if app is None:  # a consumer started as `huey_consumer tasks.huey`: make the app once
             from app import create_app
 
             app = create_app()
+            bind_app(app)
         with app.app_context():
             return func(*args, **kwargs)
 
