@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
@@ -109,6 +108,8 @@ def create_agency_command(name: str, admin_email: str, admin_name: str) -> None:
     admin_name = admin_name.strip()
     if not admin_name or len(admin_name) > 120:
         raise click.BadParameter("give a name of 1 to 120 characters", param_hint="--admin-name")
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         validate_email(admin_email, check_deliverability=False)  # as the admin's user form does
     except EmailNotValidError as exc:

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+if TYPE_CHECKING:  # PyYAML and jsonschema load on the API's first use, not at a web worker's start
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 PARTS = Path(__file__).resolve().parent / "spec"
 DOCUMENT_URI = "urn:rapport:api:v1"
@@ -30,6 +28,8 @@ def _merge(into: dict[str, Any], part: dict[str, Any], where: str) -> None:
 @cache
 def document() -> dict[str, Any]:
     """The whole document: base.yaml first, then every other part, merged (a name defined twice is an error)."""
+    import yaml
+
     merged: dict[str, Any] = yaml.safe_load((PARTS / "base.yaml").read_text(encoding="utf-8"))
     for path in sorted(PARTS.glob("*.yaml")):
         if path.name != "base.yaml":
@@ -39,6 +39,10 @@ def document() -> dict[str, Any]:
 
 @cache
 def _validator(schema: str) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
     if schema not in document().get("components", {}).get("schemas", {}):
         raise KeyError(f"no schema {schema!r} in the OpenAPI document")
     registry: Registry[Any] = Registry().with_resource(
@@ -68,6 +72,8 @@ def _explain(error: ValidationError) -> list[dict[str, str]]:
         missing = str(error.message).split("'")[1] if "'" in str(error.message) else ""
         return [{"pointer": _pointer([*error.absolute_path, missing]), "detail": "This field is required."}]
     if error.validator in ("oneOf", "anyOf") and error.context:
+        from jsonschema.exceptions import best_match
+
         best = best_match(error.context)
         return (
             _explain(best) if best is not None else [{"pointer": _pointer(error.absolute_path), "detail": "Not valid."}]

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -177,6 +176,8 @@ def _check_email(raw: str, email: str) -> tuple[str | None, str | None]:
         return None, "The email address is missing."
     if problem := _formula_problem("email address", raw, email):
         return None, problem
+    from email_validator import EmailNotValidError, validate_email  # loads on first use, not at start
+
     try:
         checked = validate_email(email, check_deliverability=False)
     except EmailNotValidError as exc:

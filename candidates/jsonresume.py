@@ -21,15 +21,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft7Validator, FormatChecker
+from typing import TYPE_CHECKING, Any
 
 from accounts.models import Actor
 from candidates import services
 from candidates.models import Candidate
 from candidates.services import EducationInput, ExperienceInput, LanguageInput, SkillInput
 from taxonomy import reference
+
+if TYPE_CHECKING:  # jsonschema loads on the first import of a file, not at a web worker's start
+    from jsonschema import Draft7Validator
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
 MAX_BYTES = 1024 * 1024
@@ -97,6 +98,8 @@ class ResumeReport:
 
 @cache
 def _validators() -> tuple[Draft7Validator, Draft7Validator]:
+    from jsonschema import Draft7Validator, FormatChecker
+
     def load(name: str) -> dict[str, Any]:
         return dict(json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8")))
 

@@ -17,7 +17,6 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
 from accounts import audit
@@ -236,6 +235,8 @@ def candidate_problems(name: str, email: str, headline: str) -> tuple[dict[str, 
     elif len(address) > MAX_EMAIL:
         problems["email"] = f"The email address is longer than {MAX_EMAIL} characters."
     else:
+        from email_validator import EmailNotValidError, validate_email  # loads on first use, not at start
+
         try:
             address = normalise_email(validate_email(address, check_deliverability=False).normalized)
         except EmailNotValidError as exc:

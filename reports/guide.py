@@ -16,8 +16,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple
 
-import yaml
-
 GUIDE_FILE: Final = Path(__file__).resolve().parent / "library" / "guide.yaml"
 GUIDE_VERSION: Final[str] = hashlib.sha256(GUIDE_FILE.read_bytes()).hexdigest()[:12]
 """A short hash of the guide file's bytes: part of every report context (PDFs are cached by context hash)."""
@@ -102,6 +100,8 @@ def _parse_entry(code: str, entry: Any) -> CompetencyGuide:
 @lru_cache(maxsize=1)
 def load_guides() -> tuple[Mapping[str, CompetencyGuide], CompetencyGuide]:
     """The default competencies' guides by code, and the generic template; raises ValueError on a bad file."""
+    import yaml  # loads with the first report, not at a web worker's start
+
     data = yaml.safe_load(GUIDE_FILE.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or not isinstance(data.get("competencies"), dict):
         raise ValueError(f"{GUIDE_FILE.name} must map 'competencies' to entries by code")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
 import nh3
-from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from scenarios.models import FORMAT_LABELS, SCALE_LABELS, Instruction, ResponseFormat, ScenarioVersion
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 ALLOWED_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "blockquote", "code", "a"}
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
@@ -42,6 +45,8 @@ WOULD_DO_SCALE = ("Very unlikely", "Unlikely", "Somewhat unlikely", "Somewhat li
 
 @cache
 def _markdown() -> MarkdownIt:
+    from markdown_it import MarkdownIt  # a tenth of a second to import: on the first stem shown, not at start
+
     return MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
 
 

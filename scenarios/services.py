@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-import yaml
 from sqlalchemy import func, select
 
 from accounts import audit
@@ -58,6 +57,8 @@ class PublishBlocked(ScenarioError):
 
 def seed_competencies(agency: Agency, now: datetime) -> list[Competency]:
     """Give an agency the seven default competencies it does not have yet (idempotent)."""
+    import yaml  # loads when an agency is made, not at a web worker's start
+
     existing = set(db.session.scalars(select(Competency.code).where(Competency.agency_id == agency.id)))
     added = []
     for position, spec in enumerate(yaml.safe_load(DEFAULT_COMPETENCIES.read_text(encoding="utf-8"))):

@@ -13,8 +13,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy import select
 
 from accounts.models import Agency, User
@@ -70,6 +68,8 @@ def _path_text(path: list[Any] | tuple[Any, ...]) -> str:
 
 
 def _line_map(text: str) -> dict[tuple[Any, ...], int]:
+    import yaml  # PyYAML and jsonschema load on the first import or export, not at a web worker's start
+
     """Line numbers (1-based) of every mapping key and sequence item, by path."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -101,6 +101,8 @@ def _line_of(lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> int | 
 
 
 def parse(raw: bytes, filename: str, report: ImportReport) -> tuple[Any, dict[tuple[Any, ...], int]]:
+    import yaml
+
     """Decode and parse JSON or YAML; parse errors go to the report."""
     if len(raw) > MAX_BYTES:
         report.add("", None, f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB. Split it into smaller files.")
@@ -165,6 +167,8 @@ def check_document(
             f"has {len(data['scenarios'])} entries; at most {limit} are accepted in one file. Split it.",
         )
         return report
+    from jsonschema import Draft202012Validator, FormatChecker
+
     validator = Draft202012Validator(schema(), format_checker=FormatChecker())
     misshapen: set[int] = set()
     for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
@@ -329,6 +333,8 @@ def scenario_document(scenario: Scenario) -> dict[str, Any]:
 
 
 def export_bank(scenarios: list[Scenario], kind: str, *, now: datetime) -> str:
+    import yaml
+
     """The scenarios as a JSON or YAML document that validates against the schema."""
     document = {
         "format": FORMAT,
