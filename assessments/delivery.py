@@ -8,6 +8,7 @@ carries the revision it was based on, and a submission happens exactly once.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import math
 import random
@@ -17,9 +18,7 @@ from typing import Any, Protocol, cast
 
 from flask import render_template
 from markupsafe import Markup
-from sqlalchemy import JSON, Table, and_, bindparam, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import JSON, Select, Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.orm.util import identity_key
@@ -125,15 +124,18 @@ def _link_holds(link: _Link, started: bool, version: object, now: datetime) -> b
 
 
 # The item page's read, built once with its values as bind parameters: building and keying the statement
-# again on every request cost more than running it.
-_ITEM_VERSION_ID = Attempt.item_order[bindparam("position", type_=JSON.JSONIntIndexType())].as_integer()
-_ITEM_VIEW = (
-    select(Invitation, Answer, _ITEM_VERSION_ID)
-    .outerjoin(Invitation.attempt)
-    .outerjoin(Answer, and_(Answer.attempt_id == Attempt.id, Answer.version_id == _ITEM_VERSION_ID))
-    .where(Invitation.public_id == bindparam("public_id"))
-    .options(contains_eager(Invitation.attempt))
-)
+# again on every request cost more than running it. Built on first use, not at import: naming the models'
+# relationships configures every mapper (about 70 ms), which a web worker's first sign-in page does not need.
+@functools.cache
+def _item_view() -> Select[Invitation, Answer, int]:
+    version_id = Attempt.item_order[bindparam("position", type_=JSON.JSONIntIndexType())].as_integer()
+    return (
+        select(Invitation, Answer, version_id)
+        .outerjoin(Invitation.attempt)
+        .outerjoin(Answer, and_(Answer.attempt_id == Attempt.id, Answer.version_id == version_id))
+        .where(Invitation.public_id == bindparam("public_id"))
+        .options(contains_eager(Invitation.attempt))
+    )
 
 
 def item_view(
@@ -144,7 +146,8 @@ def item_view(
 
     The version id is None when the test has not started or has no such item.
     """
-    row = db.session.execute(_ITEM_VIEW, {"public_id": public_id, "position": number - 1 if number >= 1 else 0}).first()
+    values = {"public_id": public_id, "position": number - 1 if number >= 1 else 0}
+    row = db.session.execute(_item_view(), values).first()
     if row is None:
         raise LinkInvalid
     invitation, answer, item_version_id = row
@@ -336,8 +339,13 @@ _OPEN_ATTEMPT = (
 )
 
 
+@functools.cache
 def _first_answer(dialect: str) -> Any:
-    """INSERT of an item's first answer that does nothing when another tab's first save got there first."""
+    """INSERT of an item's first answer that does nothing when another tab's first save got there first.
+
+    Built for the dialect in use on its first save: importing the other dialect would cost a worker's start
+    (PostgreSQL's is about 35 ms) for nothing.
+    """
     values = {
         "attempt_id": bindparam("attempt"),
         "version_id": bindparam("version"),
@@ -345,11 +353,15 @@ def _first_answer(dialect: str) -> Any:
         "revision": bindparam("new_revision"),
         "saved_at": _SAVED_AT,
     }
-    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(_ANSWER).values(values)
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        statement: Any = postgresql_insert(_ANSWER).values(values)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(_ANSWER).values(values)
     return statement.on_conflict_do_nothing(index_elements=["attempt_id", "version_id"]).returning(_ANSWER.c.revision)
-
-
-_FIRST_ANSWER = {dialect: _first_answer(dialect) for dialect in ("postgresql", "sqlite")}
 
 
 def _store(
@@ -374,7 +386,7 @@ def _store(
         "via": channel,
     }
     # A stale revision matches no row: one statement checks it and saves.
-    statement = _UPDATE_ANSWER if revision > 0 else _FIRST_ANSWER[connection.dialect.name]
+    statement = _UPDATE_ANSWER if revision > 0 else _first_answer(connection.dialect.name)
     if connection.execute(statement, values).first() is None:
         raise StaleAnswer(db.session.get(Answer, (attempt_id, version_id), populate_existing=True))  # type: ignore[arg-type]
     connection.execute(_INSERT_EVENT, values)
