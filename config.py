@@ -91,6 +91,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "OUTBOX_BACKLOG_ALERT_SECONDS": _int("OUTBOX_BACKLOG_ALERT_SECONDS", 900),
         # Where `flask backup` writes its copies (docs/backup.md): they hold personal data, so keep it private.
         "BACKUP_DIR": os.environ.get("BACKUP_DIR") or str(INSTANCE / "backups"),
+        # Compiled page templates, shared by the web processes of one machine so that each new one skips
+        # compiling them again (app.py, TemplateCache). Empty: no cache, each process compiles its own.
+        "TEMPLATE_CACHE_DIR": os.environ.get("TEMPLATE_CACHE_DIR", str(INSTANCE / "template-cache")),
         "TASKS_IMMEDIATE": _bool("TASKS_IMMEDIATE", False),
         # Argon2id cost; the defaults are argon2-cffi's RFC 9106 low-memory profile.
         "ARGON2_TIME_COST": _int("ARGON2_TIME_COST", 3),
