@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 
-# The application factory; gunicorn calls it once in each worker.
-wsgi_app = "app:create_app()"
+# The app, built once in each worker with the garbage collector paused (wsgi.py says why).
+wsgi_app = "wsgi:application"
 
 # Sync workers: one request at a time per process. Requests are short (the slow work, email and PDFs,
 # runs in the task consumer), the code and its database drivers are blocking, and a crashed or stuck
@@ -30,10 +30,10 @@ timeout = 30
 graceful_timeout = 30
 
 # Recycle a worker after about 20,000 requests (the jitter keeps workers from restarting together), so
-# slow growth of a process's memory (fragmentation, caches) is bounded. Not fewer: a new worker spends
-# about 2 s of a core importing the app, against about 3 ms a request, so at 2,000 requests the restarts
-# cost a third of the machine at peak, and benchmarks/load.py saw each one stall the queue for seconds;
-# at 20,000 they cost about 3%.
+# slow growth of a process's memory (fragmentation, caches) is bounded. Not fewer: a new worker spent
+# about 2 s of a core importing the app (1 s since the start-up work; benchmarks/startup.py), against
+# about 3 ms a request, so at 2,000 requests the restarts cost a third of the machine at peak, and
+# benchmarks/load.py saw each one stall the queue for seconds; at 20,000 they cost a few per cent.
 max_requests = 20_000
 max_requests_jitter = 2_000
 

@@ -538,7 +538,7 @@ def run_backend(backend: str, folder: Path, seconds: float, warmup: float, profi
             log = folder / f"gunicorn-{backend}.log"
             figures: dict[str, Figures] = {}
             with (
-                gunicorn("app:create_app()", env, log) as real_port,
+                gunicorn("wsgi:application", env, log) as real_port,
                 gunicorn("benchmarks.http_reference:create_reference_app()", env, log) as ref_port,
             ):
                 for case, port in (

@@ -4,11 +4,14 @@ Target (shared performance spec, "start-up"): the web process imports no WeasyPr
 needs them; first request under 1 s after start.
 
 Method: a migrated SQLite database in a temporary folder. Then, --runs times, a new Python process (the one a
-gunicorn worker is: the same interpreter, the app imported and created, then one request) that:
-imports `app`, calls create_app(), and asks for the sign-in page through the app (Flask test client: the
+gunicorn worker is: the same interpreter, the app imported and built, then one request) that:
+imports `wsgi` (gunicorn's entry point, which imports the app and builds it with the garbage collector
+paused) and asks for the sign-in page through the app (Flask test client: the
 whole request, session, access policy, template, security headers). The parent times the process from its
 start (fork and exec included) to the first reply (its exit is not counted), and the child reports its
-phases and which of numpy, scipy, weasyprint (and alembic, huey) it had imported by then.
+phases and which of numpy, scipy, weasyprint (and alembic, huey) it had imported by then. The sign-in page
+reads no table, and SQLAlchemy sets its mappers up on the first query; the child then times that set-up too,
+and the first reply that reads the database (the first reply plus that set-up) must also come within 1 s.
 
 Python keeps compiled bytecode as a deployment does (PYTHONDONTWRITEBYTECODE is cleared for the children,
 and one unmeasured run writes it first): without it every worker would compile the app's modules again.
@@ -50,19 +53,21 @@ HEAVY = ("numpy", "scipy", "weasyprint", "alembic", "huey")  # the spec names th
 CHILD = """
 import json, sys, time
 started = time.perf_counter()
-import app
-imported = time.perf_counter()
-application = app.create_app()
+import wsgi  # what gunicorn.conf.py serves: imports the app and builds it, the garbage collector paused
 created = time.perf_counter()
-reply = application.test_client().get("/login")
+reply = wsgi.application.test_client().get("/login")
 answered = time.perf_counter()
 replied_at = time.time()
 heavy = sorted(name for name in %(heavy)r if name in sys.modules)
+from sqlalchemy.orm import configure_mappers
+mapping = time.perf_counter()
+configure_mappers()  # what the first request that reads the database adds (the sign-in page reads none)
+mapped = time.perf_counter()
 print(json.dumps({
     "status": reply.status_code,
-    "import_ms": (imported - started) * 1000,
-    "create_ms": (created - imported) * 1000,
+    "build_ms": (created - started) * 1000,
     "request_ms": (answered - created) * 1000,
+    "mappers_ms": (mapped - mapping) * 1000,
     "heavy": heavy,
     "replied_at": replied_at,
 }))
@@ -131,21 +136,26 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(folder, ignore_errors=True)
     walls = [wall for wall, _, _ in runs]
     median = statistics.median(walls)
+    # The sign-in page reads no table, so SQLAlchemy sets its mappers up on a worker's first request that does.
+    # Both must come within the target: the first reply, and the first reply that reads the database.
+    reading = statistics.median(wall + float(report["mappers_ms"]) for wall, report, _ in runs)  # type: ignore[arg-type]
     middle = sorted(runs, key=lambda run: run[0])[len(runs) // 2][1]
     heavy = sorted({name for _, report, _ in runs for name in report["heavy"]})  # type: ignore[attr-defined]
     slow = ", ".join(f"{name} {ms:.0f} ms" for name, ms in slowest_imports(importtime))
-    met = median <= TARGET_MS and not heavy
+    met = max(median, reading) <= TARGET_MS and not heavy
     figure = (
         f"first request {median:.0f} ms after the process starts (median of {args.runs}; min {min(walls):.0f}, "
-        f"max {max(walls):.0f}): import app {middle['import_ms']:.0f} ms, create_app {middle['create_ms']:.0f} ms, "
-        f"first request {middle['request_ms']:.0f} ms, the rest is the interpreter's start; imported by then: "
+        f"max {max(walls):.0f}), the first that reads the database {reading:.0f} ms: the app imported and built "
+        f"(wsgi.py) in {middle['build_ms']:.0f} ms, "
+        f"first request {middle['request_ms']:.0f} ms, the rest is the interpreter's start, mapper set-up "
+        f"{middle['mappers_ms']:.0f} ms on the first database read; imported by then: "
         f"{', '.join(heavy) if heavy else 'none'} of {', '.join(HEAVY)}; slowest imports (own time): {slow}"
     )
     print(f"start-up: {figure}: {'met' if met else 'MISSED'}")
     if not args.no_record:
         command = common.command_line("benchmarks/startup.py", argv)
         detail = f"{figure}; bytecode cached; load {load[0]:.2f} at start"
-        target = f"no {', '.join(HEAVY)} imported; first request <= {TARGET_MS:.0f} ms"
+        target = f"no {', '.join(HEAVY)} imported; first request, and first database read, <= {TARGET_MS:.0f} ms"
         common.append_result(common.utc_minute(), revision, command, detail, target, "met" if met else "MISSED")
     if args.check and not met:
         print("FAILED: the web process starts too slowly or imports what it does not need yet", file=sys.stderr)
