@@ -18,7 +18,6 @@ from assessments import rescoring
 from backup import BackupError, head_revision, inspect_backup, make_backup, prune, restore
 from candidates import privacy
 from database import db, describe_database_error, unit_of_work, utcnow
-from demo import seed_demo
 from positions.services import seed_transfer_table
 from scenarios.services import seed_competencies
 
@@ -159,6 +158,8 @@ def reset_two_factor_command(email: str) -> None:
 @with_appcontext
 def seed_demo_command() -> None:
     """Create or refresh the demo agencies and users (idempotent)."""
+    from demo import seed_demo  # the demo's data and helpers load for this command only
+
     logins = seed_demo(utcnow())
     for line in logins:
         click.echo(line)

@@ -12,7 +12,6 @@ import secrets
 from datetime import datetime
 
 import pyotp
-import segno
 from sqlalchemy import delete, func, or_, select, update
 
 from accounts import audit, throttle
@@ -70,6 +69,8 @@ def provisioning_uri(user: User) -> str:
 
 def qr_code_data_uri(uri: str) -> str:
     """The URI as an SVG QR code in a data: URI (an <img>, so no script and no markup of ours)."""
+    import segno  # the QR code is drawn only while setting up an authenticator
+
     return str(segno.make(uri, error="m").svg_data_uri(scale=5, border=4, dark="#000", light="#fff"))
 
 

@@ -17,13 +17,14 @@ import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Final
-
-from PIL import Image, ImageOps
+from typing import TYPE_CHECKING, Any, Final
 
 from accounts import audit
 from accounts.models import Agency, Client, User
 from reports.sections import SECTIONS
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 DEFAULT_BRAND: Final = "#1f4e79"
 DEFAULT_ACCENT: Final = "#c05621"
@@ -121,6 +122,8 @@ def _first_readable(*choices: str | None) -> str:
 
 def swatch_data_uri(colour: str) -> str:
     """A small square PNG of a checked "#rrggbb" colour, for the settings pages (no inline style under the CSP)."""
+    from PIL import Image  # Pillow loads with the first settings page or logo, not at a web worker's start
+
     checked = parse_colour(colour)
     if checked is None:
         raise BrandingError(COLOUR_MESSAGE)
@@ -148,6 +151,8 @@ def process_logo(data: bytes) -> ProcessedLogo:
     LOGO_MAX_PIXELS (checked from the header, before decoding), downsized to fit LOGO_BOX, metadata
     stripped, written as an optimised PNG. Raises BrandingError with a message for the person uploading.
     """
+    from PIL import Image
+
     if len(data) > LOGO_MAX_BYTES:
         raise BrandingError(TOO_LARGE)
     if not (data.startswith(_PNG_MAGIC) or data.startswith(_JPEG_MAGIC)):
@@ -178,6 +183,8 @@ def process_logo(data: bytes) -> ProcessedLogo:
 
 def _decoded(opened: Image.Image) -> Image.Image:
     """Decode the first frame, turned upright as its EXIF says, as RGBA when it has transparency, else RGB."""
+    from PIL import ImageOps
+
     if opened.format not in _FORMATS:
         raise BrandingError(NOT_AN_IMAGE)
     if opened.format in ("JPEG", "MPO"):
@@ -196,6 +203,8 @@ def logo_data_uri(png: bytes) -> str:
 @lru_cache(maxsize=1)
 def no_logo_png() -> bytes:
     """A one-pixel transparent PNG: what a logo preview shows when there is no logo."""
+    from PIL import Image
+
     out = io.BytesIO()
     Image.new("RGBA", (1, 1), (0, 0, 0, 0)).save(out, format="PNG")
     return out.getvalue()
@@ -203,6 +212,8 @@ def no_logo_png() -> bytes:
 
 def logo_size(png: bytes) -> tuple[int, int]:
     """Width and height of a stored (already checked) logo, read from its header."""
+    from PIL import Image
+
     with Image.open(io.BytesIO(png), formats=["PNG"]) as image:
         return image.size
 

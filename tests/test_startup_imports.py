@@ -1,8 +1,9 @@
 """A web process imports no numpy, scipy or WeasyPrint until a request needs them (the performance spec's start-up
 target): not at start, and not for a candidate's item page and autosave, the requests that come by the thousand.
 Nor Alembic (Flask-Migrate), which only `flask db` and code that migrates need, nor the task queue (Huey), which
-a worker loads when it first queues a task: together about 0.4 s of each worker's start. Each check runs in a new
-interpreter, as this one has imported them for other tests."""
+a worker loads when it first queues a task: together about 0.4 s of each worker's start. Nor Pillow (logos and
+colour swatches) or segno (the QR code of an authenticator's set-up). Each check runs in a new interpreter, as
+this one has imported them for other tests."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from tests.faults.scene import close_app, invite_candidates, make_app
 from tests.faults.test_bad_environment import candidate_client
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("numpy", "scipy", "weasyprint", "alembic", "flask_migrate", "huey")
+HEAVY = ("numpy", "scipy", "weasyprint", "alembic", "flask_migrate", "huey", "PIL", "segno")
 
 CHILD = """
 import json, sys
