@@ -49,7 +49,7 @@ import time  # noqa: E402
 from benchmarks import common  # noqa: E402
 
 TARGET_MS = 1000.0
-HEAVY = ("numpy", "scipy", "weasyprint", "alembic", "huey")  # the spec names the first three
+HEAVY = ("numpy", "scipy", "weasyprint", "alembic", "huey", "PIL", "segno")  # the spec names the first three
 
 # The child: the web process's work up to its first reply, timed by phase, and what it had imported by then.
 CHILD = """
