@@ -18,7 +18,7 @@ Method:
   IMMEDIATE), how long the lock is held (to the end of COMMIT) and the COMMIT itself (from the end of the last
   statement). They cost a few microseconds a request.
 - An open-loop generator (asyncio, one process, a new connection per request as a sync worker closes it after
-  each reply): every candidate autosaves every 15 s (POST /test/answers with the revision of its last
+  each reply, the request written whole the moment it connects, as nginx hands requests on): every candidate autosaves every 15 s (POST /test/answers with the revision of its last
   acknowledged save) and loads an item page every 60 s (GET /test/item/<n>, which moves it to the next item),
   at random phases, so the arrival rate is fixed whatever the server does. Latency runs from the scheduled send
   time, so a slow server is not hidden by late sends. The first --warmup seconds are not counted.
@@ -65,6 +65,7 @@ import os  # noqa: E402
 import random  # noqa: E402
 import resource  # noqa: E402
 import shutil  # noqa: E402
+import socket  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -422,12 +423,23 @@ def schedule(count: int, seconds: float, rng: random.Random) -> list[tuple[float
 
 
 async def exchange(port: int, request: bytes) -> tuple[int, bytes]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    """One request on a new connection, written whole as soon as it connects, as a buffering proxy (nginx, in
+    docs/deploy.md) hands gunicorn each request. Not through asyncio.open_connection: that resumes the caller
+    only after a turn of the event loop, and with thousands of requests in flight the request then reached the
+    socket late, while the sync worker that had accepted the connection sat waiting for it (an artefact of the
+    generator that idled the workers under overload)."""
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setblocking(False)
     try:
-        writer.write(request)
-        data = await reader.read(-1)
+        await loop.sock_connect(sock, ("127.0.0.1", port))  # on loopback, done at once: no turn of the loop
+        await loop.sock_sendall(sock, request)  # fits the socket's buffer: written at once, too
+        chunks = []
+        while chunk := await loop.sock_recv(sock, 65536):
+            chunks.append(chunk)
     finally:
-        writer.close()
+        sock.close()
+    data = b"".join(chunks)
     head, _, body = data.partition(b"\r\n\r\n")
     status = int(head[9:12]) if head.startswith(b"HTTP/1.") else 0
     return status, body
