@@ -18,10 +18,11 @@ Method:
   IMMEDIATE), how long the lock is held (to the end of COMMIT) and the COMMIT itself (from the end of the last
   statement). They cost a few microseconds a request.
 - An open-loop generator (asyncio, one process, a new connection per request as a sync worker closes it after
-  each reply, the request written whole the moment it connects, as nginx hands requests on): every candidate autosaves every 15 s (POST /test/answers with the revision of its last
-  acknowledged save) and loads an item page every 60 s (GET /test/item/<n>, which moves it to the next item),
-  at random phases, so the arrival rate is fixed whatever the server does. Latency runs from the scheduled send
-  time, so a slow server is not hidden by late sends. The first --warmup seconds are not counted.
+  each reply, the request written whole the moment it connects, as nginx hands requests on): every candidate
+  autosaves every 15 s (POST /test/answers with the revision of its last acknowledged save) and loads an item
+  page every 60 s (GET /test/item/<n>, which moves it to the next item), at random phases, so the arrival
+  rate is fixed whatever the server does. Latency runs from the scheduled send time, so a slow server is not
+  hidden by late sends. The first --warmup seconds are not counted.
 - After the run, every acknowledged autosave (the last acknowledged answer per candidate and item) is compared
   with the answer row in the database: a row with a lower revision or another answer is a lost answer.
 - CPU: the gunicorn arbiter and workers (recycled workers included, through the arbiter's reaped-children
@@ -628,6 +629,7 @@ class ServerSide:
     lock_wait_p99_ms: float
     lock_held_share: float  # share of wall time the SQLite write lock was held (1.0 = always)
     commit_mean_ms: float
+    commit_max_ms: float = float("nan")  # the slowest COMMIT: a disk whose fsync stalls shows here
     held_mean_ms: float = float("nan")  # how long an autosave holds the write lock
     save_mean_ms: float = float("nan")  # an autosave's mean time in the worker
     save_cpu_ms: float = float("nan")  # and its mean CPU
@@ -661,6 +663,7 @@ def server_side(stats_dir: Path, window: tuple[float, float], workers: int) -> S
         lock_wait_p99_ms=percentile(wait, 99),
         lock_held_share=sum(held) / 1000 / span,
         commit_mean_ms=sum(commit) / max(len(commit), 1),
+        commit_max_ms=max(commit, default=float("nan")),
         held_mean_ms=sum(held) / max(len(held), 1),
         save_mean_ms=sum(save) / max(len(save), 1),
         save_cpu_ms=sum(save_cpu) / max(len(save_cpu), 1),
@@ -676,6 +679,7 @@ class Step:
     lost: int
     checked: int
     workers: int
+    overflows: int = 0  # connections dropped at the full accept queue during the run (warm-up included)
 
     @property
     def latencies(self) -> list[float]:
@@ -746,6 +750,16 @@ class Step:
                 f"{gunicorn_cores:.2f} cores (generator {generator_cores:.2f}, other work on the machine "
                 f"{other_cores:.2f}); on an idle machine {first} would bind first; {save}"
             )
+        if self.backend == "sqlite" and s.commit_max_ms > P99_TARGET_MS:
+            dropped = (
+                f", the accept queue filled and {self.overflows:,} connections were dropped and retried a second later"
+                if self.overflows
+                else ""
+            )
+            return (
+                f"the disk: a COMMIT's fsync took up to {s.commit_max_ms:.0f} ms (mean {s.commit_mean_ms:.2f} ms), and "
+                f"while it held the write lock every save waited{dropped}; {save}"
+            )
         if self.backend == "sqlite" and (s.lock_held_share > 0.6 or lock < cpu):
             return (
                 f"the SQLite write lock, held {s.lock_held_share:.0%} of the time (one writer; each COMMIT "
@@ -787,11 +801,12 @@ class Step:
         if self.backend == "sqlite":
             text += (
                 f", write-lock wait mean {s.lock_wait_mean_ms:.2f} ms / p99 {s.lock_wait_p99_ms:.1f} ms, lock held "
-                f"{s.lock_held_share:.0%} of the time, commit {s.commit_mean_ms:.2f} ms"
+                f"{s.lock_held_share:.0%} of the time, commit {s.commit_mean_ms:.2f} ms (max {s.commit_max_ms:.0f} ms)"
             )
         text += (
             f"; CPU: gunicorn {gunicorn_cores:.2f} cores, generator {generator_cores:.2f} cores, machine "
-            f"{machine:.0%} busy; {restarts} worker restarts (max_requests)"
+            f"{machine:.0%} busy; {restarts} worker restarts (max_requests); {self.overflows:,} connections "
+            "dropped at the full accept queue (each retried 1 s later)"
         )
         return text
 
@@ -810,6 +825,18 @@ def resync(seeded: Seeded, reference: bool = False) -> None:
                 revision, answer = stored[(c.index, n)]
                 c.revisions[n] = revision
                 c.acked[n] = json.dumps(answer, separators=(",", ":"))
+
+
+def listen_overflows() -> int:
+    """Connections the kernel has dropped since boot because a listening socket's accept queue was full
+    (TcpExt ListenOverflows): each such client's connection waits for its SYN to be sent again, 1 s later."""
+    try:
+        rows = [
+            line.split() for line in Path("/proc/net/netstat").read_text().splitlines() if line.startswith("TcpExt:")
+        ]
+        return int(dict(zip(rows[0], rows[1], strict=True))["ListenOverflows"])
+    except (OSError, IndexError, KeyError, ValueError):
+        return 0
 
 
 def run_backend(
@@ -835,13 +862,15 @@ def run_backend(
             env = {**os.environ, "DATABASE_URL": url}
             for count in counts:
                 with gunicorn(env, folder, workers, reference) as server:
+                    overflows = listen_overflows()
                     outcome = asyncio.run(
                         drive(seeded, count, server.port, server.process.pid, seconds, warmup, reference)
                     )
+                    overflows = listen_overflows() - overflows
                     lost, checked = lost_answers(seeded, count, reference)
                 # The hook lines are complete once the workers have exited.
                 found = server_side(server.stats_dir, outcome.window, workers)
-                step = Step(backend, count, outcome, found, lost, checked, workers)
+                step = Step(backend, count, outcome, found, lost, checked, workers, overflows)
                 steps.append(step)
                 print(
                     f"{backend:<10} {count:,} candidates: p99 {step.p99:.1f} ms, errors "
