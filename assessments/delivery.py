@@ -125,7 +125,8 @@ def _link_holds(link: _Link, started: bool, version: object, now: datetime) -> b
 
 # The item page's read, built once with its values as bind parameters: building and keying the statement
 # again on every request cost more than running it. Built on first use, not at import: naming the models'
-# relationships configures every mapper (about 70 ms), which a web worker's first sign-in page does not need.
+# relationships configures every mapper, which importing this module should not do (about 70 ms, before the
+# other models are even imported); the web entry point configures them once, with the collector paused (wsgi.py).
 @functools.cache
 def _item_view() -> Select[Invitation, Answer, int]:
     version_id = Attempt.item_order[bindparam("position", type_=JSON.JSONIntIndexType())].as_integer()
