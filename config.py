@@ -56,6 +56,11 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def _template_cache_dir() -> str:
+    folder = os.environ.get("TEMPLATE_CACHE_DIR") or str(INSTANCE / "template-cache")
+    return "" if folder.strip().lower() == "off" else folder
+
+
 def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the Flask configuration from the environment, then apply overrides; check it is safe."""
     env = os.environ.get("RAPPORT_ENV", "development")
@@ -92,8 +97,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # Where `flask backup` writes its copies (docs/backup.md): they hold personal data, so keep it private.
         "BACKUP_DIR": os.environ.get("BACKUP_DIR") or str(INSTANCE / "backups"),
         # Compiled page templates, shared by the web processes of one machine so that each new one skips
-        # compiling them again (app.py, TemplateCache). Empty: no cache, each process compiles its own.
-        "TEMPLATE_CACHE_DIR": os.environ.get("TEMPLATE_CACHE_DIR", str(INSTANCE / "template-cache")),
+        # compiling them again (app.py, TemplateCache). "off": no cache, each process compiles its own.
+        "TEMPLATE_CACHE_DIR": _template_cache_dir(),
         "TASKS_IMMEDIATE": _bool("TASKS_IMMEDIATE", False),
         # Argon2id cost; the defaults are argon2-cffi's RFC 9106 low-memory profile.
         "ARGON2_TIME_COST": _int("ARGON2_TIME_COST", 3),

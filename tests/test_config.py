@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import config
 from app import create_app
 from config import ConfigurationError, load_config, normalise_database_url
 
@@ -80,6 +81,19 @@ def test_sqlite_under_instance_by_default(monkeypatch):
 )
 def test_database_urls_use_psycopg3(given, expected):
     assert normalise_database_url(given) == expected
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [(None, "default"), ("", "default"), ("off", ""), (" OFF ", ""), ("/srv/templates", "/srv/templates")],
+)
+def test_the_template_cache_is_under_instance_unless_moved_or_off(monkeypatch, given, expected):
+    if given is None:
+        monkeypatch.delenv("TEMPLATE_CACHE_DIR", raising=False)
+    else:
+        monkeypatch.setenv("TEMPLATE_CACHE_DIR", given)
+    folder = load_config({"SECRET_KEY": GOOD_SECRET})["TEMPLATE_CACHE_DIR"]
+    assert folder == (str(config.INSTANCE / "template-cache") if expected == "default" else expected)
 
 
 def test_env_example_documents_every_environment_variable():
