@@ -9,9 +9,10 @@ imports `wsgi` (gunicorn's entry point, which imports the app and builds it with
 paused) and asks for the sign-in page through the app (Flask test client: the
 whole request, session, access policy, template, security headers). The parent times the process from its
 start (fork and exec included) to the first reply (its exit is not counted), and the child reports its
-phases and which of numpy, scipy, weasyprint (and alembic, huey) it had imported by then. The sign-in page
-reads no table, and SQLAlchemy sets its mappers up on the first query; the child then times that set-up too,
-and the first reply that reads the database (the first reply plus that set-up) must also come within 1 s.
+phases and which of numpy, scipy, weasyprint (and alembic, huey, Pillow, segno) it had imported by then. The
+sign-in page reads no table, and SQLAlchemy sets its mappers up on the first query unless that was done at
+start (wsgi.py does it); the child then times whatever set-up is left, and the first reply that reads the
+database (the first reply plus that set-up) must also come within 1 s.
 
 Python keeps compiled bytecode as a deployment does (PYTHONDONTWRITEBYTECODE is cleared for the children,
 and one unmeasured run writes it first): without it every worker would compile the app's modules again. The
@@ -63,7 +64,7 @@ replied_at = time.time()
 heavy = sorted(name for name in %(heavy)r if name in sys.modules)
 from sqlalchemy.orm import configure_mappers
 mapping = time.perf_counter()
-configure_mappers()  # what the first request that reads the database adds (the sign-in page reads none)
+configure_mappers()  # what the first request that reads the database would add (none when done at start)
 mapped = time.perf_counter()
 print(json.dumps({
     "status": reply.status_code,
@@ -176,8 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     walls = [wall for wall, _, _ in runs]
     median = statistics.median(walls)
     floor = statistics.median(floors)
-    # The sign-in page reads no table, so SQLAlchemy sets its mappers up on a worker's first request that does.
-    # Both must come within the target: the first reply, and the first reply that reads the database.
+    # The sign-in page reads no table: mapper set-up left undone at start would fall to the first request that
+    # does. Both must come within the target: the first reply, and the first reply that reads the database.
     reading = statistics.median(wall + float(report["mappers_ms"]) for wall, report, _ in runs)  # type: ignore[arg-type]
     middle = sorted(runs, key=lambda run: run[0])[len(runs) // 2][1]
     heavy = sorted({name for _, report, _ in runs for name in report["heavy"]})  # type: ignore[attr-defined]
