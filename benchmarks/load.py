@@ -27,6 +27,8 @@ Method:
   with the answer row in the database: a row with a lower revision or another answer is a lost answer.
 - CPU: the gunicorn arbiter and workers (recycled workers included, through the arbiter's reaped-children
   times), the generator (its own process time) and the whole machine (/proc/stat), over the measured window.
+  The workers' CPU less the CPU between the hooks is gunicorn's own work a request (accepting, parsing, replying,
+  closing); the workers' busy share counts it too, because a worker busy 75% between its hooks can be saturated.
 
 On SQLite the --candidates count (10,000) is the target run; when it misses, lower counts are tried to report
 the count that is held. On PostgreSQL the count is stepped up (500, 1,000, 1,500 and so on to 10,000)
@@ -623,7 +625,7 @@ class ServerSide:
     busy: float  # share of the workers' time spent serving requests
     service_p50_ms: float
     service_p99_ms: float
-    cpu_ms: float  # mean worker CPU per request
+    cpu_ms: float  # mean worker CPU per request, between the hooks (the app)
     cpu_share: float  # CPU / service time
     lock_wait_mean_ms: float
     lock_wait_p99_ms: float
@@ -633,6 +635,7 @@ class ServerSide:
     held_mean_ms: float = float("nan")  # how long an autosave holds the write lock
     save_mean_ms: float = float("nan")  # an autosave's mean time in the worker
     save_cpu_ms: float = float("nan")  # and its mean CPU
+    cpu_sum_ms: float = 0.0  # the workers' CPU between the hooks, all requests together
 
 
 def server_side(stats_dir: Path, window: tuple[float, float], workers: int) -> ServerSide:
@@ -667,6 +670,7 @@ def server_side(stats_dir: Path, window: tuple[float, float], workers: int) -> S
         held_mean_ms=sum(held) / max(len(held), 1),
         save_mean_ms=sum(save) / max(len(save), 1),
         save_cpu_ms=sum(save_cpu) / max(len(save_cpu), 1),
+        cpu_sum_ms=sum(cpu),
     )
 
 
@@ -701,6 +705,24 @@ class Step:
     def offered(self) -> float:
         return self.candidates / SAVE_EVERY + self.candidates / PAGE_EVERY
 
+    @property
+    def outside_ms(self) -> float:
+        """gunicorn's own CPU a request, outside the hooks: accepting the connection, reading and parsing the
+        request, writing the reply, closing (the arbiter's little share included). The hooks cannot see it, and a
+        worker busy 75% between its hooks can be saturated."""
+        s = self.server
+        return max(0.0, self.outcome.gunicorn_cpu * 1000 - s.cpu_sum_ms) / max(s.requests, 1)
+
+    @property
+    def busy_all(self) -> float:
+        """The workers' busy share with gunicorn's own work added to the time between the hooks."""
+        return self.server.busy + self.server.requests * self.outside_ms / 1000 / (self.span * self.workers)
+
+    @property
+    def request_cpu_ms(self) -> float:
+        """A request's whole CPU in a worker: the app's and gunicorn's."""
+        return self.server.cpu_ms + self.outside_ms
+
     def ceilings(self) -> tuple[int, int]:
         """The candidates the measurements allow: (by the write lock, by CPU). The lock: one save at a time, each
         holding it for the mean measured time (SQLite; 0 elsewhere). CPU: the machine's cores less the
@@ -710,7 +732,7 @@ class Step:
         if self.backend == "sqlite" and self.server.held_mean_ms > 0:
             lock = int(1000 / self.server.held_mean_ms * SAVE_EVERY)
         cores = (os.cpu_count() or 1) - self.outcome.generator_cpu / self.span
-        cpu = int(cores * 1000 / self.server.cpu_ms / per_candidate) if self.server.cpu_ms > 0 else 0
+        cpu = int(cores * 1000 / self.request_cpu_ms / per_candidate) if self.request_cpu_ms > 0 else 0
         return lock, cpu
 
     def bottleneck(self) -> str:
@@ -722,7 +744,7 @@ class Step:
         cores = os.cpu_count() or 1
         other_cores = max(0.0, machine * cores - gunicorn_cores - generator_cores)
         rate = o.sent / max(o.seconds, 1e-9)
-        needed_cores = s.cpu_ms / 1000 * rate  # what the workers need at the offered rate
+        needed_cores = self.request_cpu_ms / 1000 * rate  # what the workers need at the offered rate
         spare_cores = cores - generator_cores
         rest = s.save_mean_ms - s.save_cpu_ms - s.lock_wait_mean_ms - s.commit_mean_ms
         save = (
@@ -738,9 +760,10 @@ class Step:
         lock, cpu = self.ceilings()
         limit = (
             f"ceilings from these measurements: the write lock (held {s.held_mean_ms:.1f} ms a save, one at a time) "
-            f"{lock:,} candidates, CPU ({s.cpu_ms:.2f} ms a request on {cores} cores) {cpu:,} candidates"
+            f"{lock:,} candidates, CPU ({self.request_cpu_ms:.2f} ms a request on {cores} cores) {cpu:,} candidates"
             if self.backend == "sqlite"
-            else f"ceiling from these measurements: CPU ({s.cpu_ms:.2f} ms a request, {cores} cores) {cpu:,} candidates"
+            else f"ceiling from these measurements: CPU ({self.request_cpu_ms:.2f} ms a request, {cores} cores) "
+            f"{cpu:,} candidates"
         )
         save += f"; {limit}"
         if machine > 0.9 and gunicorn_cores < 0.75 * self.workers and other_cores > 0.3:
@@ -770,15 +793,21 @@ class Step:
                 f"the generator, {o.late_ms:.0f} ms behind its schedule at worst and CPU-bound ({generator_cores:.2f} "
                 f"cores of its one); the server was not offered the planned rate; {save}"
             )
-        if s.busy > 0.85 or needed_cores > spare_cores:
+        dropped = (
+            f"; the accept queue filled and {self.overflows:,} connections were dropped and retried a second later"
+            if self.overflows
+            else ""
+        )
+        if self.busy_all > 0.85 or needed_cores > spare_cores:
             return (
-                f"the {self.workers} gunicorn sync workers, busy {s.busy:.0%} of the time ({gunicorn_cores:.2f} of "
-                f"{cores} cores, {s.cpu_ms:.2f} ms CPU a request): {rate:,.0f} req/s offered need {needed_cores:.2f} "
-                f"cores, {spare_cores:.2f} are left beside the generator; {save}"
+                f"the {self.workers} gunicorn sync workers, busy {self.busy_all:.0%} of the time with gunicorn's own "
+                f"work ({gunicorn_cores:.2f} of {cores} cores, {self.request_cpu_ms:.2f} ms CPU a request): "
+                f"{rate:,.0f} req/s offered need {needed_cores:.2f} cores, {spare_cores:.2f} are left beside the "
+                f"generator{dropped}; {save}"
             )
         return (
-            f"none saturated (workers busy {s.busy:.0%}, machine {machine:.0%}): the tail is queueing behind "
-            f"{self.workers} sync workers (service p99 {s.service_p99_ms:.1f} ms); {save}"
+            f"none saturated (workers busy {self.busy_all:.0%}, machine {machine:.0%}): the tail is queueing behind "
+            f"{self.workers} sync workers (service p99 {s.service_p99_ms:.1f} ms){dropped}; {save}"
         )
 
     def figure(self) -> str:
@@ -796,7 +825,8 @@ class Step:
             f"(autosave p99 {percentile(o.save_ms, 99):.1f} ms, page p99 {percentile(o.page_ms, 99):.1f} ms, "
             f"max {max(self.latencies, default=float('nan')):.0f} ms); errors {o.error_count}/{o.sent} ({errors}); "
             f"lost answers {self.lost}/{self.checked}; in the workers: service p50 {s.service_p50_ms:.1f} ms, "
-            f"p99 {s.service_p99_ms:.1f} ms, {s.cpu_ms:.2f} ms CPU a request, busy {s.busy:.0%}"
+            f"p99 {s.service_p99_ms:.1f} ms, {s.cpu_ms:.2f} ms CPU a request in the app and {self.outside_ms:.2f} ms "
+            f"in gunicorn's own work, busy {s.busy:.0%} in the app and {self.busy_all:.0%} in all"
         )
         if self.backend == "sqlite":
             text += (
