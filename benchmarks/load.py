@@ -636,15 +636,19 @@ class ServerSide:
     save_mean_ms: float = float("nan")  # an autosave's mean time in the worker
     save_cpu_ms: float = float("nan")  # and its mean CPU
     cpu_sum_ms: float = 0.0  # the workers' CPU between the hooks, all requests together
+    stall_max_s: float = 0.0  # the longest stretch of the window in which no worker served anything
+    stall_total_s: float = 0.0  # all such stretches over half a second, together
 
 
 def server_side(stats_dir: Path, window: tuple[float, float], workers: int) -> ServerSide:
     service, cpu, wait, held, commit, save, save_cpu = [], [], [], [], [], [], []
+    spans: list[tuple[float, float]] = []
     for path in stats_dir.glob("worker-*.tsv"):
         for line in path.read_text(encoding="utf-8").splitlines():
             parts = line.split("\t")
             if len(parts) != 8 or not window[0] <= float(parts[0]) <= window[1]:
                 continue
+            spans.append((float(parts[0]), float(parts[0]) + float(parts[2]) / 1000))
             service.append(float(parts[2]))
             cpu.append(float(parts[3]))
             if parts[1] == "POST":
@@ -655,6 +659,7 @@ def server_side(stats_dir: Path, window: tuple[float, float], workers: int) -> S
                 save_cpu.append(float(parts[3]))
     span = max(window[1] - window[0], 1e-9)
     total = sum(service)
+    stalls = idle_stretches(spans, window)
     return ServerSide(
         requests=len(service),
         busy=total / 1000 / (span * workers),
@@ -671,7 +676,24 @@ def server_side(stats_dir: Path, window: tuple[float, float], workers: int) -> S
         save_mean_ms=sum(save) / max(len(save), 1),
         save_cpu_ms=sum(save_cpu) / max(len(save_cpu), 1),
         cpu_sum_ms=sum(cpu),
+        stall_max_s=max(stalls, default=0.0),
+        stall_total_s=sum(s for s in stalls if s > 0.5),
     )
+
+
+def idle_stretches(spans: list[tuple[float, float]], window: tuple[float, float]) -> list[float]:
+    """The lengths (s) of the stretches of the window in which no worker was serving a request. Under a steady
+    load they are milliseconds; seconds long, with the accept queue full, they mark a collapse: the workers
+    stood idle while the connections that would have fed them waited out their retransmission timers."""
+    stretches = []
+    end = window[0]
+    for start, stop in sorted(spans):
+        if start > end:
+            stretches.append(start - end)
+        end = max(end, stop)
+    if window[1] > end:
+        stretches.append(window[1] - end)
+    return stretches
 
 
 @dataclass
@@ -723,16 +745,32 @@ class Step:
         """A request's whole CPU in a worker: the app's and gunicorn's."""
         return self.server.cpu_ms + self.outside_ms
 
+    @property
+    def other_cores(self) -> float:
+        """The cores the rest of the machine used: on PostgreSQL, mostly its server processes."""
+        o = self.outcome
+        machine = o.machine_busy / max(o.machine_total, 1e-9)
+        return max(0.0, machine * (os.cpu_count() or 1) - (o.gunicorn_cpu + o.generator_cpu) / self.span)
+
+    @property
+    def database_ms(self) -> float:
+        """On PostgreSQL, its server's CPU a request served, taken as the rest of the machine's (0 on SQLite, whose
+        work is in the workers' own CPU)."""
+        if self.backend != "postgresql":
+            return 0.0
+        return self.other_cores * self.span * 1000 / max(self.server.requests, 1)
+
     def ceilings(self) -> tuple[int, int]:
         """The candidates the measurements allow: (by the write lock, by CPU). The lock: one save at a time, each
         holding it for the mean measured time (SQLite; 0 elsewhere). CPU: the machine's cores less the
-        generator's, at the mean CPU a request."""
+        generator's, at the mean CPU a request (the workers', and on PostgreSQL its server's)."""
         per_candidate = 1 / SAVE_EVERY + 1 / PAGE_EVERY
         lock = 0
         if self.backend == "sqlite" and self.server.held_mean_ms > 0:
             lock = int(1000 / self.server.held_mean_ms * SAVE_EVERY)
         cores = (os.cpu_count() or 1) - self.outcome.generator_cpu / self.span
-        cpu = int(cores * 1000 / self.request_cpu_ms / per_candidate) if self.request_cpu_ms > 0 else 0
+        per_request = self.request_cpu_ms + self.database_ms
+        cpu = int(cores * 1000 / per_request / per_candidate) if per_request > 0 else 0
         return lock, cpu
 
     def bottleneck(self) -> str:
@@ -742,9 +780,10 @@ class Step:
         generator_cores = o.generator_cpu / self.span
         machine = o.machine_busy / max(o.machine_total, 1e-9)
         cores = os.cpu_count() or 1
-        other_cores = max(0.0, machine * cores - gunicorn_cores - generator_cores)
+        other_cores = self.other_cores
         rate = o.sent / max(o.seconds, 1e-9)
-        needed_cores = self.request_cpu_ms / 1000 * rate  # what the workers need at the offered rate
+        # What the workers (and on PostgreSQL its server) need at the offered rate.
+        needed_cores = (self.request_cpu_ms + self.database_ms) / 1000 * rate
         spare_cores = cores - generator_cores
         rest = s.save_mean_ms - s.save_cpu_ms - s.lock_wait_mean_ms - s.commit_mean_ms
         save = (
@@ -762,8 +801,8 @@ class Step:
             f"ceilings from these measurements: the write lock (held {s.held_mean_ms:.1f} ms a save, one at a time) "
             f"{lock:,} candidates, CPU ({self.request_cpu_ms:.2f} ms a request on {cores} cores) {cpu:,} candidates"
             if self.backend == "sqlite"
-            else f"ceiling from these measurements: CPU ({self.request_cpu_ms:.2f} ms a request, {cores} cores) "
-            f"{cpu:,} candidates"
+            else f"ceiling from these measurements: CPU ({self.request_cpu_ms:.2f} ms a request in the workers and "
+            f"{self.database_ms:.2f} ms in PostgreSQL, {cores} cores) {cpu:,} candidates"
         )
         save += f"; {limit}"
         if machine > 0.9 and gunicorn_cores < 0.75 * self.workers and other_cores > 0.3:
@@ -798,6 +837,19 @@ class Step:
             if self.overflows
             else ""
         )
+        if self.overflows and s.stall_max_s > 1.0:
+            serving = max(self.span - s.stall_total_s, 1e-9)
+            busy = self.busy_all * self.span / serving
+            database = f" and PostgreSQL ({self.database_ms:.2f} ms)" if self.backend == "postgresql" else ""
+            return (
+                f"overload, then collapse: between the stalls the {self.workers} sync workers were busy {busy:.0%}, "
+                f"and {rate:,.0f} req/s offered needed {needed_cores:.2f} cores for the workers "
+                f"({self.request_cpu_ms:.2f} ms CPU a request){database}, of the {spare_cores:.2f} left beside the "
+                f"generator; the accept queue filled, {self.overflows:,} connections were dropped, and for "
+                f"{s.stall_total_s:.1f} s of the {self.span:.0f} s measured (up to {s.stall_max_s:.1f} s at a time) no "
+                f"worker served anything while the dropped connections waited out their retransmission timers "
+                f"(1 s, then 3 s, 7 s); {save}"
+            )
         if self.busy_all > 0.85 or needed_cores > spare_cores:
             return (
                 f"the {self.workers} gunicorn sync workers, busy {self.busy_all:.0%} of the time with gunicorn's own "
