@@ -29,13 +29,14 @@ bind = [os.environ.get("BIND") or f"127.0.0.1:{os.environ.get('PORT') or 5000}"]
 timeout = 30
 graceful_timeout = 30
 
-# Recycle a worker after about 20,000 requests (the jitter keeps workers from restarting together), so
-# slow growth of a process's memory (fragmentation, caches) is bounded. Not fewer: a new worker spent
-# about 2 s of a core importing the app (1 s since the start-up work; benchmarks/startup.py), against
-# about 3 ms a request, so at 2,000 requests the restarts cost a third of the machine at peak, and
-# benchmarks/load.py saw each one stall the queue for seconds; at 20,000 they cost a few per cent.
-max_requests = 20_000
-max_requests_jitter = 2_000
+# Recycle a worker after about a million requests (the jitter keeps workers from restarting together), a
+# safety net should some library's memory ever grow. None does now: with recycling off, a worker's memory
+# grew by 180 KB over 65,000 requests at full load (benchmarks/load.py, 2026-11-24). A restart is not free:
+# the new worker imports the app (0.4-0.9 s of a core, benchmarks/startup.py) while the other serves alone.
+# At 20,000, a full 2-core machine restarted each worker every 48 s, and a 120 s run at 10,000 candidates
+# saw four restarts and a p99 of 210 ms against 44 ms without them. At a million, that is every 40 minutes.
+max_requests = 1_000_000
+max_requests_jitter = 100_000
 
 # Workers' heartbeat files on a memory file system: on a disk-backed /tmp a slow disk can stall a
 # heartbeat and get healthy workers killed. (Only gunicorn's own unlinked files go there.)

@@ -850,6 +850,13 @@ class Step:
                 f"worker served anything while the dropped connections waited out their retransmission timers "
                 f"(1 s, then 3 s, 7 s); {save}"
             )
+        restarts = max(0, len(o.worker_pids) - self.workers)
+        if restarts and self.busy_all <= 0.85 and needed_cores <= spare_cores:
+            return (
+                f"worker recycling: {restarts} workers reached gunicorn's max_requests and were replaced in the run, "
+                f"and while each new one imported the app the others served alone (workers busy {self.busy_all:.0%} "
+                f"otherwise, machine {machine:.0%}){dropped}; {save}"
+            )
         if self.busy_all > 0.85 or needed_cores > spare_cores:
             return (
                 f"the {self.workers} gunicorn sync workers, busy {self.busy_all:.0%} of the time with gunicorn's own "
