@@ -42,6 +42,9 @@ serves them: one row read; one upsert and commit with the app's SQLite settings;
 security headers or access log) with the same candidates and arrival pattern. The count they hold is the floor on
 the machine at hand: the capacity target is an absolute count, and this reads the real app's count against it.
 
+--seconds 120 or more also covers what a 30 s run can miss: at 20,000 requests a worker, gunicorn's max_requests
+restarted each worker every 48 s at 10,000 candidates, and only a longer run showed what that did to the p99.
+
 Prints one line per figure; with --check exits 1 when a target is missed. Appends rows to benchmarks/RESULTS.md
 unless --no-record is given, with the bottleneck named from the measurements and the load average at start.
 Everything started here (gunicorn, databases, temporary files) is stopped or removed on exit, errors included.
