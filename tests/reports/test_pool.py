@@ -159,7 +159,14 @@ def test_a_child_inherits_no_secrets_from_the_consumer(monkeypatch):
     render_pool = RenderPool(processes=1, timeout_seconds=10)
     try:
         [child] = render_pool.pids()
-        environment = Path(f"/proc/{child}/environ").read_bytes()
+        # Popen returns once the exec has begun, a moment before the kernel has laid out the new program's
+        # environment: read in that moment, the file is empty (CI saw it once). Read again until it is not.
+        deadline = time.monotonic() + 10
+        environment = b""
+        while not environment and time.monotonic() < deadline:
+            environment = Path(f"/proc/{child}/environ").read_bytes()
+            if not environment:
+                time.sleep(0.01)
     finally:
         render_pool.close()
 
