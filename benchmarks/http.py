@@ -365,12 +365,9 @@ def reference_revisions(seeded: Seeded) -> dict[int, int]:
 def gunicorn(target: str, env: dict[str, str], log: Path) -> Iterator[int]:
     """Run `target` under gunicorn (2 sync workers, 127.0.0.1) until the block ends; yield its port.
 
-    gunicorn also reads gunicorn.conf.py from the tree, whose max_requests recycles a worker after about 20,000
-    requests. Each server here serves two or three cases in a row, and on a fast machine that is more than
-    20,000 a worker, so a restart (a new worker importing its app for 0.4 s or more) fell inside some cases and
-    not others: a Flask hello p99 of 204 ms, and the real autosave's p99 at 3.7x its reference's in one run and
-    1.0x in the next. The ratios compare steady serving, so recycling is off here; benchmarks/load.py keeps
-    production's setting."""
+    gunicorn also reads the tree's gunicorn.conf.py. Its max_requests is off here: each server serves two or three
+    cases in a row, and a worker restart (a new worker importing its app) falling inside one case and not another
+    skews the ratios, which compare steady serving. benchmarks/load.py keeps production's setting."""
     port = free_port()
     command = [gunicorn_binary(), "--workers", str(WORKERS), "--worker-class", "sync", "--max-requests", "0"]
     command += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning", target]

@@ -749,11 +749,20 @@ class Step:
         return self.server.cpu_ms + self.outside_ms
 
     @property
+    def machine(self) -> float:
+        """The whole machine's busy share over the window."""
+        return self.outcome.machine_busy / max(self.outcome.machine_total, 1e-9)
+
+    @property
+    def restarts(self) -> int:
+        """Workers replaced in the run (gunicorn's max_requests)."""
+        return max(0, len(self.outcome.worker_pids) - self.workers)
+
+    @property
     def other_cores(self) -> float:
         """The cores the rest of the machine used: on PostgreSQL, mostly its server processes."""
         o = self.outcome
-        machine = o.machine_busy / max(o.machine_total, 1e-9)
-        return max(0.0, machine * (os.cpu_count() or 1) - (o.gunicorn_cpu + o.generator_cpu) / self.span)
+        return max(0.0, self.machine * (os.cpu_count() or 1) - (o.gunicorn_cpu + o.generator_cpu) / self.span)
 
     @property
     def database_ms(self) -> float:
@@ -781,7 +790,7 @@ class Step:
         s, o = self.server, self.outcome
         gunicorn_cores = o.gunicorn_cpu / self.span
         generator_cores = o.generator_cpu / self.span
-        machine = o.machine_busy / max(o.machine_total, 1e-9)
+        machine = self.machine
         cores = os.cpu_count() or 1
         other_cores = self.other_cores
         rate = o.sent / max(o.seconds, 1e-9)
@@ -853,7 +862,7 @@ class Step:
                 f"worker served anything while the dropped connections waited out their retransmission timers "
                 f"(1 s, then 3 s, 7 s); {save}"
             )
-        restarts = max(0, len(o.worker_pids) - self.workers)
+        restarts = self.restarts
         if restarts and self.busy_all <= 0.85 and needed_cores <= spare_cores:
             return (
                 f"worker recycling: {restarts} workers reached gunicorn's max_requests and were replaced in the run, "
@@ -876,10 +885,10 @@ class Step:
         o, s = self.outcome, self.server
         gunicorn_cores = o.gunicorn_cpu / self.span
         generator_cores = o.generator_cpu / self.span
-        machine = o.machine_busy / max(o.machine_total, 1e-9)
+        machine = self.machine
         answered = len(self.latencies)
         errors = ", ".join(f"{k} x{v}" for k, v in sorted(o.errors.items())) or "none"
-        restarts = max(0, len(o.worker_pids) - self.workers)
+        restarts = self.restarts
         text = (
             f"{self.candidates:,} candidates: {o.sent / max(o.seconds, 1e-9):,.0f} req/s offered ({self.offered:,.0f} "
             f"planned), {answered:,} of {o.sent:,} answered; p50 {percentile(self.latencies, 50):.1f} ms, "
